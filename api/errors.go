@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gin-gonic/gin"
+)
+
+// problemType is the base of the problem `type` URIs; the code completes it.
+const problemType = "https://gavel.dev/problems/"
+
+// Problem is an RFC 9457 problem details body with Gavel's stable code.
+type Problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail,omitempty"`
+	Code      string               `json:"code"`
+	Errors    []auction.FieldError `json:"errors,omitempty"`
+	RequestID string               `json:"request_id,omitempty"`
+	Checks    map[string]string    `json:"checks,omitempty"`
+	// retryAfter, in seconds, becomes a Retry-After header when positive.
+	retryAfter int
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+func newProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: problemType + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
+}
+
+// invalid is a 400 validation_failed naming one field.
+func invalid(field, message string) *Problem {
+	p := newProblem(http.StatusBadRequest, "validation_failed", "The request is not valid.")
+	p.Errors = []auction.FieldError{{Field: field, Message: message}}
+	return p
+}
+
+// domainErrors maps the domain's sentinel errors to a status and a stable code.
+var domainErrors = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{auction.ErrNotFound, http.StatusNotFound, "not_found"},
+	{auction.ErrEmailTaken, http.StatusConflict, "email_taken"},
+	{auction.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials"},
+	{auction.ErrIdempotencyConflict, http.StatusUnprocessableEntity, "idempotency_key_reused"},
+	{auction.ErrInsufficientPoints, http.StatusUnprocessableEntity, "insufficient_points"},
+}
+
+// problemFor turns any error into the problem to answer. Unknown errors are 500s,
+// logged with the request ID and answered without internals.
+func problemFor(c *gin.Context, log *slog.Logger, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var ve *auction.ValidationError
+	if errors.As(err, &ve) {
+		p = newProblem(http.StatusBadRequest, "validation_failed", "The request is not valid.")
+		p.Errors = ve.Fields
+		return p
+	}
+	for _, m := range domainErrors {
+		if errors.Is(err, m.err) {
+			return newProblem(m.status, m.code, capitalize(m.err.Error())+".")
+		}
+	}
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		return newProblem(499, "client_closed_request", "The client closed the request.")
+	}
+	log.ErrorContext(c.Request.Context(), "request failed", "err", err,
+		"request_id", c.GetString(requestIDKey), "route", c.FullPath())
+	return newProblem(http.StatusInternalServerError, "internal_error", "Something went wrong on our side.")
+}
+
+// writeProblem answers with the problem as application/problem+json.
+func writeProblem(c *gin.Context, p *Problem) {
+	p.RequestID = c.GetString(requestIDKey)
+	if p.retryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.Status(p.Status)
+	c.Abort()
+	if c.Request.Method == http.MethodHead {
+		return
+	}
+	body, err := jsonMarshal(p)
+	if err != nil {
+		panic(fmt.Sprintf("marshal problem: %v", err))
+	}
+	_, _ = c.Writer.Write(body)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

@@ -1,0 +1,42 @@
+package api
+
+import (
+	"net/http"
+
+	ginsessions "github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// routes lists every route of the API in one place.
+func (s *Server) routes(store *redisStore, dashboard http.Handler) {
+	r := s.engine
+	r.Use(s.recoverer(), requestID(), s.observe())
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, newProblem(http.StatusNotFound, "not_found", "There is nothing at this path."))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This path does not accept that method."))
+	})
+
+	r.GET("/healthz", s.handleHealthz)
+	r.GET("/readyz", s.handleReadyz)
+	r.GET("/metrics", s.handleMetrics())
+	r.GET("/openapi.json", handleOpenAPI)
+	r.GET("/docs", handleDocs)
+
+	withSession := ginsessions.Sessions(sessionCookie, store)
+	ops := r.Group("/ops", withSession, s.requireAdmin)
+	if dashboard != nil {
+		ops.Any("/asynq/*path", gin.WrapH(dashboard))
+	}
+
+	v1 := r.Group("/api/v1", withSession)
+	v1.POST("/users", s.handleSignUp)
+	v1.POST("/sessions", s.handleLogin)
+
+	me := v1.Group("", s.requireUser)
+	me.DELETE("/sessions/current", s.handleLogout)
+	me.GET("/me", s.handleMe)
+	me.POST("/me/points/charges", s.handleCharge)
+	me.GET("/me/points/ledger", s.handleLedger)
+}

@@ -1,0 +1,175 @@
+// Package config reads Gavel's configuration from the environment, with defaults,
+// and refuses bad values before anything starts.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the typed configuration of every role.
+type Config struct {
+	DatabaseURL    string // postgres://... or sqlite:PATH; empty means the embedded SQLite file
+	RedisURL       string // redis://...; empty means the in-process server (dev only)
+	HTTPAddr       string
+	DataDir        string
+	BatchEvery     time.Duration
+	RecommenderURL string
+	SessionSecret  string
+	CookieSecure   bool
+	LogFormat      string // text or json
+	LogLevel       slog.Level
+	// SessionSecretGenerated is true when no secret was configured and one was made up.
+	SessionSecretGenerated bool
+}
+
+// Load reads the configuration through getenv. Unset variables take their defaults;
+// a set but invalid variable is an error that names it.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL:    strings.TrimSpace(getenv("DATABASE_URL")),
+		RedisURL:       strings.TrimSpace(getenv("REDIS_URL")),
+		HTTPAddr:       orDefault(getenv("GAVEL_HTTP_ADDR"), ":8080"),
+		DataDir:        orDefault(getenv("GAVEL_DATA_DIR"), "./data"),
+		RecommenderURL: strings.TrimSpace(getenv("GAVEL_RECOMMENDER_URL")),
+		SessionSecret:  getenv("GAVEL_SESSION_SECRET"),
+		LogFormat:      orDefault(getenv("GAVEL_LOG_FORMAT"), "text"),
+	}
+	var errs []error
+	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
+
+	if c.DatabaseURL != "" {
+		if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+			bad("DATABASE_URL", err)
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		switch {
+		case err != nil:
+			bad("REDIS_URL", err)
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel":
+			bad("REDIS_URL", fmt.Errorf("scheme %q is not redis, rediss or redis-sentinel", u.Scheme))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("GAVEL_HTTP_ADDR", err)
+	}
+	c.BatchEvery = time.Minute
+	if v := strings.TrimSpace(getenv("GAVEL_BATCH_EVERY")); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("GAVEL_BATCH_EVERY", err)
+		case d < time.Second:
+			bad("GAVEL_BATCH_EVERY", errors.New("must be at least 1s"))
+		default:
+			c.BatchEvery = d
+		}
+	}
+	if c.RecommenderURL != "" {
+		if u, err := url.Parse(c.RecommenderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("GAVEL_RECOMMENDER_URL", errors.New("must be an http(s) URL"))
+		}
+	}
+	if v := strings.TrimSpace(getenv("GAVEL_COOKIE_SECURE")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("GAVEL_COOKIE_SECURE", err)
+		}
+		c.CookieSecure = b
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("GAVEL_LOG_FORMAT", fmt.Errorf("%q is not text or json", c.LogFormat))
+	}
+	if v := strings.TrimSpace(getenv("GAVEL_LOG_LEVEL")); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			bad("GAVEL_LOG_LEVEL", err)
+		}
+	}
+	if c.SessionSecret == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		c.SessionSecret = hex.EncodeToString(b)
+		c.SessionSecretGenerated = true
+	} else if len(c.SessionSecret) < 32 {
+		bad("GAVEL_SESSION_SECRET", errors.New("must be at least 32 characters"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Embedded reports whether the process runs on the embedded database and Redis.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" || c.RedisURL == "" }
+
+func checkDatabaseURL(s string) error {
+	if path, ok := strings.CutPrefix(s, "sqlite:"); ok {
+		if path == "" {
+			return errors.New("sqlite: needs a file path")
+		}
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("scheme %q is not postgres or sqlite", u.Scheme)
+	}
+	return nil
+}
+
+// LogValue prints the configuration with its secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", maskURL(c.DatabaseURL, "embedded sqlite")),
+		slog.String("redis_url", maskURL(c.RedisURL, "embedded miniredis")),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("data_dir", c.DataDir),
+		slog.Duration("batch_every", c.BatchEvery),
+		slog.String("recommender_url", maskURL(c.RecommenderURL, "in-process")),
+		slog.String("session_secret", mask(c.SessionSecret, c.SessionSecretGenerated)),
+		slog.Bool("cookie_secure", c.CookieSecure),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}
+
+func mask(secret string, generated bool) string {
+	if generated {
+		return "(random per start)"
+	}
+	return fmt.Sprintf("***(%d chars)", len(secret))
+}
+
+func maskURL(s, empty string) string {
+	if s == "" {
+		return empty
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "***"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+	}
+	return u.Redacted()
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,175 @@
+// Package db is Gavel's storage: bun models, embedded migrations, the store functions the
+// domain calls, and every difference between PostgreSQL and SQLite. SQL lives here only.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"modernc.org/sqlite"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is a bun database that knows its dialect.
+type DB struct {
+	*bun.DB
+	Kind Dialect
+}
+
+// ErrDuplicate is returned when a write hits a unique constraint.
+var ErrDuplicate = errors.New("duplicate key")
+
+// ErrNotFound is returned when a row that must exist does not.
+var ErrNotFound = errors.New("not found")
+
+// Open connects to rawURL: postgres://... or sqlite:PATH. An empty rawURL opens the
+// embedded SQLite file gavel.db under dataDir, creating the directory.
+func Open(ctx context.Context, rawURL, dataDir string) (*DB, error) {
+	if rawURL == "" {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create data dir: %w", err)
+		}
+		rawURL = "sqlite:" + filepath.Join(dataDir, "gavel.db")
+	}
+	var d *DB
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		d = openSQLite(path)
+	} else {
+		d = openPostgres(rawURL)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.PingContext(pingCtx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("db: connect to %s: %w", d.Kind, err)
+	}
+	return d, nil
+}
+
+func openPostgres(dsn string) *DB {
+	conn := pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("gavel"))
+	sqldb := sql.OpenDB(conn)
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Kind: Postgres}
+}
+
+func openSQLite(path string) *DB {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	// Every transaction takes the write lock at BEGIN, so two writers queue instead of
+	// failing halfway with SQLITE_BUSY on lock upgrade.
+	q.Set("_txlock", "immediate")
+	sqldb, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Kind: SQLite}
+}
+
+// Transact runs fn in a transaction and retries it when the database reports a transient
+// conflict (serialization failure or deadlock on PostgreSQL, SQLITE_BUSY on SQLite).
+func (d *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	const attempts = 8
+	var err error
+	for i := range attempts {
+		err = d.RunInTx(ctx, nil, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		backoff := time.Duration(1<<i)*time.Millisecond + rand.N(5*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+	return err
+}
+
+// ForUpdate adds a row lock to a select on dialects that have one. SQLite needs none:
+// its transactions hold the database's single write lock from BEGIN IMMEDIATE.
+func (d *DB) ForUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if d.Kind == Postgres {
+		return q.For("UPDATE")
+	}
+	return q
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.NewRaw("SELECT 1").Scan(ctx, &one)
+}
+
+func retryable(err error) bool {
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		switch pe.Field('C') {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return false
+}
+
+// isDuplicate reports a unique-constraint violation on either dialect.
+func isDuplicate(err error) bool {
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		return pe.Field('C') == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == 2067 || se.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}
+
+// isCheckViolation reports a CHECK constraint failure on either dialect.
+func isCheckViolation(err error) bool {
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		return pe.Field('C') == "23514"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == 275 // SQLITE_CONSTRAINT_CHECK
+	}
+	return false
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

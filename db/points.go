@@ -1,0 +1,79 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Ledger kinds.
+const (
+	KindCharge         = "charge"
+	KindBidHold        = "bid_hold"
+	KindBidRelease     = "bid_release"
+	KindWinningPayment = "winning_payment"
+	KindPayout         = "payout"
+)
+
+// ApplyLedger changes the user's balance by the entry's deltas and records the entry, in
+// the caller's transaction. The schema refuses a negative balance, an entry of the wrong
+// shape, and a second entry of one kind for one bid (ErrDuplicate).
+func ApplyLedger(ctx context.Context, idb bun.IDB, e *LedgerEntry) (Balance, error) {
+	var b Balance
+	err := idb.NewUpdate().Model((*User)(nil)).
+		Set("points_available = points_available + ?", e.Delta).
+		Set("points_held = points_held + ?", e.HeldDelta).
+		Where("id = ?", e.UserID).
+		Returning("points_available, points_held").
+		Scan(ctx, &b.Available, &b.Held)
+	if err != nil {
+		if isCheckViolation(err) {
+			return Balance{}, ErrInsufficient
+		}
+		return Balance{}, fmt.Errorf("update balance: %w", notFound(err))
+	}
+	e.CreatedAt = time.Now().UTC()
+	if _, err := idb.NewInsert().Model(e).Returning("id").Exec(ctx); err != nil {
+		if isDuplicate(err) {
+			return Balance{}, ErrDuplicate
+		}
+		return Balance{}, fmt.Errorf("insert ledger entry: %w", err)
+	}
+	return b, nil
+}
+
+// ErrInsufficient is returned when a change would make a balance negative.
+var ErrInsufficient = fmt.Errorf("balance would become negative")
+
+// BalanceOf reads a user's balance.
+func BalanceOf(ctx context.Context, idb bun.IDB, userID int64) (Balance, error) {
+	var b Balance
+	err := idb.NewSelect().Model((*User)(nil)).Column("points_available", "points_held").
+		Where("id = ?", userID).Scan(ctx, &b.Available, &b.Held)
+	return b, notFound(err)
+}
+
+// LedgerPage lists a user's ledger entries newest first, those with an ID below
+// beforeID when it is positive, at most limit of them.
+func LedgerPage(ctx context.Context, idb bun.IDB, userID, beforeID, limit int64) ([]LedgerEntry, error) {
+	var es []LedgerEntry
+	q := idb.NewSelect().Model(&es).Where("user_id = ?", userID).OrderExpr("id DESC").Limit(limit)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ledger page: %w", err)
+	}
+	return es, nil
+}
+
+// LedgerTotals sums a user's ledger: what the balance must be if every change was recorded.
+func LedgerTotals(ctx context.Context, idb bun.IDB, userID int64) (Balance, error) {
+	var b Balance
+	err := idb.NewSelect().Model((*LedgerEntry)(nil)).
+		ColumnExpr("COALESCE(SUM(delta), 0)").ColumnExpr("COALESCE(SUM(held_delta), 0)").
+		Where("user_id = ?", userID).Scan(ctx, &b.Available, &b.Held)
+	return b, err
+}
