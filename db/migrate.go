@@ -71,17 +71,17 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) (applied []string, e
 				version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
 				return err
 			}
-			n, err := tx.NewSelect().Table("schema_migrations").Where("version = ?", m.Version).Count(ctx)
-			if err != nil || n > 0 {
+			var n int
+			if err := tx.NewRaw("SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).
+				Scan(ctx, &n); err != nil || n > 0 {
 				return err
 			}
 			start := time.Now()
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Version, err)
 			}
-			if _, err := tx.NewInsert().Table("schema_migrations").
-				Value("version", "?", m.Version).Value("applied_at", "?", time.Now().UTC()).
-				Exec(ctx); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+				m.Version, time.Now().UTC()); err != nil {
 				return err
 			}
 			ran = true
@@ -101,7 +101,7 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) (applied []string, e
 // AppliedMigrations lists the versions recorded as applied.
 func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
 	var vs []string
-	err := d.NewSelect().Table("schema_migrations").Column("version").Order("version").Scan(ctx, &vs)
+	err := d.NewRaw("SELECT version FROM schema_migrations ORDER BY version").Scan(ctx, &vs)
 	return vs, err
 }
 

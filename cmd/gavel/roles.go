@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gavelhq/gavel/api"
+	"github.com/gavelhq/gavel/config"
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/redisconn"
+	"github.com/gavelhq/gavel/scheduler"
+	"github.com/gavelhq/gavel/worker"
+	"github.com/redis/go-redis/v9"
+)
+
+// role is one long-running part of the program.
+type role func(ctx context.Context, e *env) error
+
+// env is what the roles share: the configuration and the open connections.
+type env struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *db.DB
+	redis  *redis.Client
+	stdout io.Writer
+}
+
+func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("database open", "dialect", d.Kind)
+	return d, nil
+}
+
+// requireMigrated stops a role from running on a schema older than its code.
+func requireMigrated(ctx context.Context, d *db.DB) error {
+	ms, err := d.Migrations()
+	if err != nil {
+		return err
+	}
+	done, err := d.AppliedMigrations(ctx)
+	if err != nil || len(done) < len(ms) {
+		return errors.New("the database is not migrated: run `gavel migrate` first")
+	}
+	return nil
+}
+
+// runRole runs one role against the configured PostgreSQL (or SQLite) and Redis.
+func runRole(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, r role) error {
+	if cfg.RedisURL == "" {
+		return errors.New("REDIS_URL is not set; only `gavel dev` runs an embedded Redis")
+	}
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := requireMigrated(ctx, d); err != nil {
+		return err
+	}
+	rdb, err := redisconn.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	log.Info("starting", "config", cfg)
+	return r(ctx, &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout})
+}
+
+// runDev runs the API, the worker and the scheduler in one process, on an embedded SQLite
+// file and an in-process Redis unless DATABASE_URL / REDIS_URL are set.
+func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	start := time.Now()
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx, log); err != nil {
+		return err
+	}
+	redisURL := cfg.RedisURL
+	if redisURL == "" {
+		m, err := redisconn.StartEmbedded()
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		redisURL = m.URL()
+	}
+	rdb, err := redisconn.Open(ctx, redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	log.Info("starting", "config", cfg)
+	e := &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout}
+	err = together(ctx, e, roleAPI, roleWorker, roleScheduler)
+	log.Debug("dev stopped", "uptime", time.Since(start))
+	return err
+}
+
+// together runs roles until ctx ends or one of them fails, then stops them all.
+func together(ctx context.Context, e *env, roles ...role) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(roles))
+	var wg sync.WaitGroup
+	for i, r := range roles {
+		wg.Go(func() {
+			errs[i] = r(ctx, e)
+			cancel()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func roleAPI(ctx context.Context, e *env) error {
+	srv := api.NewServer(api.Deps{
+		Log: e.log, DB: e.db, Redis: e.redis,
+		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
+		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"),
+	})
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("api: listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(e.stdout, "Gavel API  %s/api/v1\n     docs %s/docs\n     ops  %s/ops/asynq/ (admins)\n", base, base, base)
+	e.log.Info("api listening", "addr", ln.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	e.log.Info("api stopped")
+	return nil
+}
+
+func roleWorker(ctx context.Context, e *env) error {
+	return worker.Run(ctx, e.log, e.db, e.redis, worker.Config{})
+}
+
+func roleScheduler(ctx context.Context, e *env) error {
+	return scheduler.Run(ctx, e.log, scheduler.Jobs(e.log, e.db), e.cfg.BatchEvery)
+}
+
+// displayAddr turns a listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

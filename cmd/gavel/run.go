@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/config"
+	"github.com/gavelhq/gavel/scheduler"
+)
+
+const usage = `usage: gavel COMMAND [ARGS]
+
+commands:
+  dev                        API, worker and scheduler in one process (embedded SQLite and
+                             Redis unless DATABASE_URL / REDIS_URL are set)
+  api                        the HTTP API
+  worker                     the Asynq worker
+  scheduler [--once [JOB...]] the batch jobs on a schedule, or once (exit 1 on failure)
+  migrate                    apply the database migrations
+  user promote EMAIL         make the user an admin
+  recommender                the recommendation service (not built yet)
+
+configuration comes from the environment: see README.md.
+`
+
+// errUsage marks a command line that makes no sense; it exits with status 2.
+var errUsage = errors.New("bad command line")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program: it parses args, loads the configuration through getenv and
+// runs one command until it ends or ctx is cancelled (or SIGINT / SIGTERM arrives).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+	cmd, rest := args[0], args[1:]
+	log.Debug("starting", "command", cmd, "config", cfg)
+
+	switch cmd {
+	case "dev":
+		return runDev(ctx, cfg, log, stdout)
+	case "api":
+		return runRole(ctx, cfg, log, stdout, roleAPI)
+	case "worker":
+		return runRole(ctx, cfg, log, stdout, roleWorker)
+	case "scheduler":
+		return runScheduler(ctx, cfg, log, rest)
+	case "migrate":
+		return runMigrate(ctx, cfg, log, stdout)
+	case "user":
+		return runUser(ctx, cfg, log, stdout, rest)
+	case "recommender":
+		return errors.New("recommender: not built yet (issue: recommendations)")
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	applied, err := d.Migrate(ctx, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrations applied: %d\n", len(applied))
+	return nil
+}
+
+func runUser(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
+	if len(args) != 2 || args[0] != "promote" {
+		return fmt.Errorf("%w: usage: gavel user promote EMAIL", errUsage)
+	}
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := (&auction.Accounts{DB: d}).Promote(ctx, args[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is now an admin\n", strings.TrimSpace(args[1]))
+	return nil
+}
+
+func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
+	once := fs.Bool("once", false, "run the jobs once and exit; non-zero on failure")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if !*once && fs.NArg() > 0 {
+		return fmt.Errorf("%w: job names go with --once", errUsage)
+	}
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := requireMigrated(ctx, d); err != nil {
+		return err
+	}
+	all := scheduler.Jobs(log, d)
+	if *once {
+		js, err := scheduler.Select(all, fs.Args())
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		return scheduler.RunOnce(ctx, log, js)
+	}
+	return scheduler.Run(ctx, log, all, cfg.BatchEvery)
+}
