@@ -27,7 +27,9 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	withSession := ginsessions.Sessions(sessionCookie, store)
 	ops := r.Group("/ops", withSession, s.requireAdmin)
 	if dashboard != nil {
-		ops.Any("/asynq/*path", gin.WrapH(dashboard))
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+			ops.Handle(method, "/asynq/*path", gin.WrapH(dashboard))
+		}
 	}
 
 	v1 := r.Group("/api/v1", withSession)

@@ -5,6 +5,7 @@ package api
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -27,6 +28,9 @@ type Deps struct {
 	Dashboard http.Handler
 	// Registry collects the API's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed
+	// when deciding a client's IP; none by default.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -46,7 +50,7 @@ type Server struct {
 var ginMode sync.Once
 
 // NewServer builds the API with its routes and middleware.
-func NewServer(d Deps) *Server {
+func NewServer(d Deps) (*Server, error) {
 	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
@@ -65,8 +69,11 @@ func NewServer(d Deps) *Server {
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
+	if err := s.engine.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
 	s.routes(newRedisStore(d.Redis, derive(d.SessionSecret, "session"), d.CookieSecure), d.Dashboard)
-	return s
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.

@@ -27,6 +27,7 @@ type Config struct {
 	CookieSecure   bool
 	LogFormat      string // text or json
 	LogLevel       slog.Level
+	TrustedProxies []string // GAVEL_TRUSTED_PROXIES: comma-separated IPs or CIDRs of load balancers
 	// SessionSecretGenerated is true when no secret was configured and one was made up.
 	SessionSecretGenerated bool
 }
@@ -97,6 +98,16 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("GAVEL_LOG_LEVEL", err)
 		}
 	}
+	for _, p := range strings.Split(getenv("GAVEL_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		_, _, cidrErr := net.ParseCIDR(p)
+		if net.ParseIP(p) == nil && cidrErr != nil {
+			bad("GAVEL_TRUSTED_PROXIES", fmt.Errorf("%q is not an IP or CIDR", p))
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	if c.SessionSecret == "" {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
@@ -141,6 +152,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("cookie_secure", c.CookieSecure),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 

@@ -60,6 +60,10 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) (applied []string, e
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	return d.apply(ctx, log, ms)
+}
+
+func (d *DB) apply(ctx context.Context, log *slog.Logger, ms []Migration) (applied []string, err error) {
 	for _, m := range ms {
 		var ran bool
 		err := d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {

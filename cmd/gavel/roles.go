@@ -127,11 +127,14 @@ func together(ctx context.Context, e *env, roles ...role) error {
 }
 
 func roleAPI(ctx context.Context, e *env) error {
-	srv := api.NewServer(api.Deps{
+	srv, err := api.NewServer(api.Deps{
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
-		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"),
+		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
 	})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("api: listen: %w", err)
