@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -43,6 +44,15 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// wellFormedQuery refuses a query string that does not parse (a bad %-escape, say).
+func wellFormedQuery(c *gin.Context) {
+	if _, err := url.ParseQuery(c.Request.URL.RawQuery); err != nil {
+		writeProblem(c, invalid("query", "is not a well-formed query string"))
+		return
+	}
+	c.Next()
 }
 
 // recoverer turns a panic into a logged 500 problem.

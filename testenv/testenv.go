@@ -194,6 +194,16 @@ func RedisURL(t testing.TB) string {
 	return claimRedisDB(t, base)
 }
 
+// RedisURLIfReal is RedisURL when TEST_REDIS_URL is set, and "" otherwise (for code that
+// starts its own embedded Redis when given none).
+func RedisURLIfReal(t testing.TB) string {
+	t.Helper()
+	if os.Getenv("TEST_REDIS_URL") == "" {
+		return ""
+	}
+	return RedisURL(t)
+}
+
 func mustParse(t testing.TB, u string) *redis.Options {
 	o, err := redis.ParseURL(u)
 	if err != nil {

@@ -1,0 +1,36 @@
+# Gavel's tasks. `make run` and `make test` need only Go.
+GO ?= go
+# The race detector needs cgo (a C compiler); use it wherever there is one.
+RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: run build test lint fmt bench-startup bench-drivers
+
+## run: gavel dev on embedded defaults (SQLite in ./data, in-process Redis)
+run:
+	$(GO) run ./cmd/gavel dev
+
+## build: bin/gavel, pure Go
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gavel ./cmd/gavel
+
+## test: every test; against real servers when TEST_DATABASE_URL / TEST_REDIS_URL are set
+test:
+	$(GO) test $(RACE) -count=1 -timeout 15m ./...
+
+## lint: gofmt, go vet and staticcheck
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench-startup: gavel dev from start to ready, fresh data dir each time
+bench-startup:
+	$(GO) test -run '^$$' -bench DevStartup -benchtime 5x -count 5 ./cmd/gavel
+
+## bench-drivers: bun's pgdriver against pgx under bun (needs TEST_DATABASE_URL)
+bench-drivers:
+	$(GO) test -run '^$$' -bench Driver -benchtime 3s -count 3 ./db

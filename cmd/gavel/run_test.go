@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gavelhq/gavel/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// devEnv is the environment of a `gavel dev` for tests: the real servers when the test
+// run has them, the embedded ones otherwise.
+func devEnv(t testing.TB, empty bool) map[string]string {
+	env := map[string]string{
+		"GAVEL_DATA_DIR": t.TempDir(), "GAVEL_HTTP_ADDR": "127.0.0.1:0", "GAVEL_LOG_LEVEL": "warn",
+	}
+	if testenv.Postgres() {
+		if empty {
+			env["DATABASE_URL"] = testenv.EmptyDatabaseURL(t)
+		} else {
+			env["DATABASE_URL"] = testenv.DatabaseURL(t)
+		}
+	}
+	if u := testenv.RedisURLIfReal(t); u != "" {
+		env["REDIS_URL"] = u
+	}
+	return env
+}
+
+// startDev runs `gavel dev` and returns the API's base URL and a stop function that
+// returns run's error.
+func startDev(t testing.TB, env map[string]string) (string, func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev"}, func(k string) string { return env[k] }, pw, io.Discard)
+		pw.Close()
+	}()
+	base := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		re := regexp.MustCompile(`Gavel API\s+(http://\S+)/api/v1`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				base <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-base:
+		return u, func() error { cancel(); return <-done }
+	case err := <-done:
+		cancel()
+		t.Fatalf("gavel dev stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("gavel dev did not print its address in 30 s")
+	}
+	return "", nil
+}
+
+func waitReady(t testing.TB, base string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("not ready in 30 s")
+}
+
+func TestDevServesAndStopsCleanly(t *testing.T) {
+	base, stop := startDev(t, devEnv(t, true))
+	waitReady(t, base)
+	res, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+
+	body := `{"email":"dev@example.com","password":"password1","nickname":"dev","birth_date":"2000-01-01","gender":"other"}`
+	res, err = http.Post(base+"/api/v1/users", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusCreated, res.StatusCode)
+	require.NoError(t, stop(), "a cancelled dev shuts down without error")
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	env := devEnv(t, false)
+	getenv := func(k string) string { return env[k] }
+	exec := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := exec("migrate")
+	require.NoError(t, err)
+	assert.Contains(t, out, "migrations applied")
+
+	_, err = exec("user", "promote", "nobody@example.com")
+	assert.Error(t, err, "promoting an unknown user fails")
+	_, err = exec("user", "promote")
+	assert.Equal(t, 2, exitCode(err))
+
+	_, err = exec("scheduler", "--once")
+	assert.NoError(t, err)
+	_, err = exec("scheduler", "--once", "purge-idempotency-keys")
+	assert.NoError(t, err)
+	_, err = exec("scheduler", "--once", "no-such-job")
+	assert.Equal(t, 2, exitCode(err))
+	_, err = exec("launch-rockets")
+	assert.Equal(t, 2, exitCode(err))
+	noRedis := map[string]string{"DATABASE_URL": env["DATABASE_URL"], "GAVEL_DATA_DIR": env["GAVEL_DATA_DIR"]}
+	err = run(context.Background(), []string{"worker"}, func(k string) string { return noRedis[k] }, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "REDIS_URL", "production roles need a real Redis")
+	out, err = exec("help")
+	assert.NoError(t, err)
+	assert.Contains(t, out, "usage: gavel")
+
+	badEnv := map[string]string{"GAVEL_BATCH_EVERY": "soon", "DATABASE_URL": "mysql://x"}
+	err = run(context.Background(), []string{"dev"}, func(k string) string { return badEnv[k] }, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "GAVEL_BATCH_EVERY")
+	assert.ErrorContains(t, err, "DATABASE_URL")
+}
+
+func TestDevPromotedAdminSeesDashboard(t *testing.T) {
+	env := devEnv(t, false)
+	env["GAVEL_DATA_DIR"] = t.TempDir()
+	base, stop := startDev(t, env)
+	defer func() { require.NoError(t, stop()) }()
+	waitReady(t, base)
+	post := func(path, body string, cookie string) *http.Response {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	res := post("/api/v1/users", `{"email":"boss@example.com","password":"password1","nickname":"boss","birth_date":"1970-01-01","gender":"male"}`, "")
+	require.Equal(t, http.StatusCreated, res.StatusCode)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"user", "promote", "BOSS@example.com"}, func(k string) string { return env[k] }, &out, io.Discard))
+	res = post("/api/v1/sessions", `{"email":"boss@example.com","password":"password1"}`, "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	cookie := strings.Split(res.Header.Get("Set-Cookie"), ";")[0]
+	req, _ := http.NewRequest("GET", base+"/api/v1/me", nil)
+	req.Header.Set("Cookie", cookie)
+	r, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var me struct{ Role string }
+	require.NoError(t, json.NewDecoder(r.Body).Decode(&me))
+	r.Body.Close()
+	assert.Equal(t, "admin", me.Role)
+	req, _ = http.NewRequest("GET", base+"/ops/asynq/", nil)
+	req.Header.Set("Cookie", cookie)
+	r, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	r.Body.Close()
+	assert.Equal(t, http.StatusOK, r.StatusCode)
+}
+
+// BenchmarkDevStartup measures `gavel dev` from start to a 200 on /readyz, on a fresh
+// data directory each time (embedded defaults unless TEST_* point at real servers).
+func BenchmarkDevStartup(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		env := devEnv(b, true)
+		b.StartTimer()
+		base, stop := startDev(b, env)
+		waitReady(b, base)
+		b.StopTimer()
+		if err := stop(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
