@@ -53,6 +53,11 @@ var domainErrors = []struct {
 	{auction.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials"},
 	{auction.ErrIdempotencyConflict, http.StatusUnprocessableEntity, "idempotency_key_reused"},
 	{auction.ErrInsufficientPoints, http.StatusUnprocessableEntity, "insufficient_points"},
+	{auction.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{auction.ErrNotEditable, http.StatusConflict, "auction_not_editable"},
+	{auction.ErrImageLimit, http.StatusConflict, "image_limit_reached"},
+	{auction.ErrUnsupportedImage, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	{auction.ErrImageTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large"},
 }
 
 // problemFor turns any error into the problem to answer. Unknown errors are 500s,

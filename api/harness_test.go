@@ -16,6 +16,7 @@ import (
 	"github.com/gavelhq/gavel/api"
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/testenv"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -61,9 +62,12 @@ func newHarness(t *testing.T) *harness {
 // startServer starts one more API instance on d and rdb.
 func startServer(t *testing.T, d *db.DB, rdb *redis.Client) *harness {
 	t.Helper()
+	images, err := imagestore.NewDir(t.TempDir())
+	require.NoError(t, err)
 	s, err := api.NewServer(api.Deps{
 		Log: testenv.Log(), DB: d, Redis: rdb, SessionSecret: testSecret,
 		Dashboard: jobs.Dashboard(rdb, "/ops/asynq"), TrustedProxies: []string{"127.0.0.1"},
+		Images: images,
 	})
 	require.NoError(t, err)
 	h := &harness{t: t, db: d, redis: rdb, api: s}

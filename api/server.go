@@ -12,6 +12,7 @@ import (
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,10 @@ type Deps struct {
 	Dashboard http.Handler
 	// Registry collects the API's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// Images keeps uploaded images' bytes.
+	Images imagestore.Store
+	// Opener schedules the opening of auctions at their start; nil leaves it to the scheduler.
+	Opener auction.Opener
 	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed
 	// when deciding a client's IP; none by default.
 	TrustedProxies []string
@@ -35,16 +40,17 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	log      *slog.Logger
-	db       *db.DB
-	redis    *redis.Client
-	accounts *auction.Accounts
-	wallet   *auction.Wallet
-	throttle *loginThrottle
-	cursors  cursorCodec
-	metrics  *httpMetrics
-	registry *prometheus.Registry
-	engine   *gin.Engine
+	log       *slog.Logger
+	db        *db.DB
+	redis     *redis.Client
+	accounts  *auction.Accounts
+	wallet    *auction.Wallet
+	catalogue *auction.Catalogue
+	throttle  *loginThrottle
+	cursors   cursorCodec
+	metrics   *httpMetrics
+	registry  *prometheus.Registry
+	engine    *gin.Engine
 }
 
 var ginMode sync.Once
@@ -56,15 +62,16 @@ func NewServer(d Deps) (*Server, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		log:      d.Log,
-		db:       d.DB,
-		redis:    d.Redis,
-		accounts: &auction.Accounts{DB: d.DB},
-		wallet:   &auction.Wallet{DB: d.DB},
-		throttle: &loginThrottle{rdb: d.Redis},
-		cursors:  cursorCodec{key: derive(d.SessionSecret, "cursor")},
-		registry: d.Registry,
-		metrics:  newHTTPMetrics(d.Registry, d.DB),
+		log:       d.Log,
+		db:        d.DB,
+		redis:     d.Redis,
+		accounts:  &auction.Accounts{DB: d.DB},
+		wallet:    &auction.Wallet{DB: d.DB},
+		catalogue: &auction.Catalogue{DB: d.DB, Images: d.Images, Opener: d.Opener, Log: d.Log},
+		throttle:  &loginThrottle{rdb: d.Redis},
+		cursors:   cursorCodec{key: derive(d.SessionSecret, "cursor")},
+		registry:  d.Registry,
+		metrics:   newHTTPMetrics(d.Registry, d.DB),
 	}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true

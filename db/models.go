@@ -55,3 +55,71 @@ type Balance struct {
 	Available int64 `bun:"points_available"`
 	Held      int64 `bun:"points_held"`
 }
+
+// Auction statuses.
+const (
+	StatusReady   = "READY"
+	StatusPending = "PENDING"
+	StatusDone    = "DONE"
+)
+
+// Auction is a row of auctions.
+type Auction struct {
+	bun.BaseModel `bun:"table:auctions,alias:a"`
+
+	ID              int64     `bun:"id,pk,autoincrement"`
+	SellerID        int64     `bun:"seller_id"`
+	Name            string    `bun:"name"`
+	Description     string    `bun:"description"`
+	StartPrice      int64     `bun:"start_price"`
+	CurrentPrice    int64     `bun:"current_price"`
+	Status          string    `bun:"status"`
+	StartAt         time.Time `bun:"start_at"`
+	EndAt           time.Time `bun:"end_at"`
+	BidCount        int64     `bun:"bid_count"`
+	LikeCount       int64     `bun:"like_count"`
+	SubscriberCount int64     `bun:"subscriber_count"`
+	LeadingBidID    *int64    `bun:"leading_bid_id"`
+	CreatedAt       time.Time `bun:"created_at"`
+	UpdatedAt       time.Time `bun:"updated_at"`
+}
+
+// AuctionImage is an uploaded image of an auction; the bytes live in the image store.
+type AuctionImage struct {
+	bun.BaseModel `bun:"table:auction_images"`
+
+	ID          int64     `bun:"id,pk,autoincrement"`
+	AuctionID   int64     `bun:"auction_id"`
+	StorageKey  string    `bun:"storage_key"`
+	ContentType string    `bun:"content_type"`
+	Size        int64     `bun:"size"`
+	ETag        string    `bun:"etag"`
+	CreatedAt   time.Time `bun:"created_at"`
+}
+
+// AuctionView is an auction with what its page shows beside it.
+type AuctionView struct {
+	Auction
+	SellerNickname     string         `bun:"seller_nickname"`
+	LeadingAmount      *int64         `bun:"leading_amount"`
+	LeadingNickname    *string        `bun:"leading_nickname"`
+	LeadingStatus      *string        `bun:"leading_status"`
+	LikedByViewer      bool           `bun:"liked_by_viewer"`
+	SubscribedByViewer bool           `bun:"subscribed_by_viewer"`
+	Images             []AuctionImage `bun:"-"`
+}
+
+// AuctionSummary is one item of a list of auctions.
+type AuctionSummary struct {
+	ID           int64     `bun:"id"`
+	Name         string    `bun:"name"`
+	CurrentPrice int64     `bun:"current_price"`
+	Status       string    `bun:"status"`
+	StartAt      time.Time `bun:"start_at"`
+	EndAt        time.Time `bun:"end_at"`
+	BidCount     int64     `bun:"bid_count"`
+	LikeCount    int64     `bun:"like_count"`
+	SellerID     int64     `bun:"seller_id"`
+	CreatedAt    time.Time `bun:"created_at"`
+	ThumbnailID  *int64    `bun:"thumbnail_id"`
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/robfig/cron/v3"
 )
@@ -21,7 +22,15 @@ type Job struct {
 
 // Jobs returns the batch jobs, in the order --once runs them.
 func Jobs(log *slog.Logger, d *db.DB) []Job {
+	catalogue := &auction.Catalogue{DB: d, Log: log}
 	return []Job{
+		{Name: "open-due-auctions", Run: func(ctx context.Context) error {
+			n, err := catalogue.OpenDue(ctx)
+			if n > 0 {
+				log.Info("opened due auctions", "count", n)
+			}
+			return err
+		}},
 		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) error {
 			// Keys are kept at least 24 h (API.md); two days leaves room for clock skew.
 			n, err := db.PurgeIdempotencyKeys(ctx, d, time.Now().Add(-48*time.Hour))

@@ -4,10 +4,12 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/hibiken/asynq"
@@ -52,9 +54,24 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 
 // Mux routes task types to their handlers.
 func Mux(log *slog.Logger, d *db.DB) *asynq.ServeMux {
+	catalogue := &auction.Catalogue{DB: d, Log: log}
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
+	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
 	return mux
+}
+
+// handleAuctionOpen opens the auction if its start has come. An auction whose start moved
+// later has a task of its own; the scheduler's batch opens any that a lost task missed.
+func handleAuctionOpen(c *auction.Catalogue) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.AuctionOpenPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		_, err := c.Open(ctx, p.AuctionID)
+		return err
+	}
 }
 
 // logTasks logs every task that fails, with its type and ID.

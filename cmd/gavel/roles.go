@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/gavelhq/gavel/api"
 	"github.com/gavelhq/gavel/config"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
@@ -127,10 +129,17 @@ func together(ctx context.Context, e *env, roles ...role) error {
 }
 
 func roleAPI(ctx context.Context, e *env) error {
+	images, err := imagestore.NewDir(filepath.Join(e.cfg.DataDir, "images"))
+	if err != nil {
+		return err
+	}
+	queue := jobs.NewClient(e.redis)
+	defer queue.Close()
 	srv, err := api.NewServer(api.Deps{
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
+		Images: images, Opener: &jobs.Enqueuer{Client: queue},
 	})
 	if err != nil {
 		return err

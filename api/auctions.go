@@ -1,0 +1,303 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
+	"github.com/gin-gonic/gin"
+)
+
+type sellerJSON struct {
+	ID       int64  `json:"id"`
+	Nickname string `json:"nickname"`
+}
+
+type imageRefJSON struct {
+	ID  int64  `json:"id"`
+	URL string `json:"url"`
+}
+
+type leadingBidJSON struct {
+	Amount         int64  `json:"amount"`
+	BidderNickname string `json:"bidder_nickname"`
+}
+
+type winnerJSON struct {
+	BidderNickname string `json:"bidder_nickname"`
+	Amount         int64  `json:"amount"`
+}
+
+type auctionJSON struct {
+	ID              int64           `json:"id"`
+	Seller          sellerJSON      `json:"seller"`
+	Name            string          `json:"name"`
+	Description     string          `json:"description"`
+	StartPrice      int64           `json:"start_price"`
+	CurrentPrice    int64           `json:"current_price"`
+	MinNextBid      int64           `json:"min_next_bid"`
+	Status          string          `json:"status"`
+	StartAt         string          `json:"start_at"`
+	EndAt           string          `json:"end_at"`
+	BidCount        int64           `json:"bid_count"`
+	LikeCount       int64           `json:"like_count"`
+	SubscriberCount int64           `json:"subscriber_count"`
+	Images          []imageRefJSON  `json:"images"`
+	LeadingBid      *leadingBidJSON `json:"leading_bid"`
+	Winner          *winnerJSON     `json:"winner"`
+	LikedByMe       bool            `json:"liked_by_me"`
+	SubscribedByMe  bool            `json:"subscribed_by_me"`
+	CreatedAt       string          `json:"created_at"`
+	UpdatedAt       string          `json:"updated_at"`
+}
+
+type auctionSummaryJSON struct {
+	ID           int64   `json:"id"`
+	Name         string  `json:"name"`
+	CurrentPrice int64   `json:"current_price"`
+	Status       string  `json:"status"`
+	StartAt      string  `json:"start_at"`
+	EndAt        string  `json:"end_at"`
+	BidCount     int64   `json:"bid_count"`
+	LikeCount    int64   `json:"like_count"`
+	ThumbnailURL *string `json:"thumbnail_url"`
+	SellerID     int64   `json:"seller_id"`
+}
+
+func imageURL(id int64) string { return "/api/v1/images/" + strconv.FormatInt(id, 10) }
+
+func toAuctionJSON(v *db.AuctionView) auctionJSON {
+	out := auctionJSON{
+		ID: v.ID, Seller: sellerJSON{ID: v.SellerID, Nickname: v.SellerNickname},
+		Name: v.Name, Description: v.Description, StartPrice: v.StartPrice, CurrentPrice: v.CurrentPrice,
+		MinNextBid: auction.MinNextBid(&v.Auction), Status: v.Status,
+		StartAt: timestamp(v.StartAt), EndAt: timestamp(v.EndAt),
+		BidCount: v.BidCount, LikeCount: v.LikeCount, SubscriberCount: v.SubscriberCount,
+		Images:    make([]imageRefJSON, 0, len(v.Images)),
+		LikedByMe: v.LikedByViewer, SubscribedByMe: v.SubscribedByViewer,
+		CreatedAt: timestamp(v.CreatedAt), UpdatedAt: timestamp(v.UpdatedAt),
+	}
+	for _, img := range v.Images {
+		out.Images = append(out.Images, imageRefJSON{ID: img.ID, URL: imageURL(img.ID)})
+	}
+	if v.LeadingAmount != nil && v.LeadingNickname != nil {
+		masked := auction.MaskNickname(*v.LeadingNickname)
+		out.LeadingBid = &leadingBidJSON{Amount: *v.LeadingAmount, BidderNickname: masked}
+		if v.Status == db.StatusDone && v.LeadingStatus != nil && *v.LeadingStatus == "won" {
+			out.Winner = &winnerJSON{BidderNickname: masked, Amount: *v.LeadingAmount}
+		}
+	}
+	return out
+}
+
+func toSummaryJSON(s db.AuctionSummary) auctionSummaryJSON {
+	out := auctionSummaryJSON{
+		ID: s.ID, Name: s.Name, CurrentPrice: s.CurrentPrice, Status: s.Status,
+		StartAt: timestamp(s.StartAt), EndAt: timestamp(s.EndAt), BidCount: s.BidCount, LikeCount: s.LikeCount,
+		SellerID: s.SellerID,
+	}
+	if s.ThumbnailID != nil {
+		u := imageURL(*s.ThumbnailID)
+		out.ThumbnailURL = &u
+	}
+	return out
+}
+
+// auctionRequest is the body of a create or an edit; absent fields are nil.
+type auctionRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	StartPrice  *int64  `json:"start_price"`
+	StartAt     *string `json:"start_at"`
+	EndAt       *string `json:"end_at"`
+}
+
+func (r auctionRequest) input() (auction.AuctionInput, *Problem) {
+	in := auction.AuctionInput{Name: r.Name, Description: r.Description, StartPrice: r.StartPrice}
+	for _, f := range []struct {
+		name string
+		raw  *string
+		dst  **time.Time
+	}{{"start_at", r.StartAt, &in.StartAt}, {"end_at", r.EndAt, &in.EndAt}} {
+		if f.raw == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, *f.raw)
+		if err != nil {
+			return in, invalid(f.name, "must be an RFC 3339 time such as 2026-11-26T15:04:05Z")
+		}
+		*f.dst = &t
+	}
+	return in, nil
+}
+
+// pathID reads a positive 64-bit integer path parameter; anything else is 404.
+func pathID(c *gin.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		writeProblem(c, newProblem(http.StatusNotFound, "not_found", "There is nothing at this path."))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) handleCreateAuction(c *gin.Context) {
+	var req auctionRequest
+	if p := decodeJSON(c.Request, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	in, p := req.input()
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	v, err := s.catalogue.Create(c.Request.Context(), currentUserID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/auctions/"+strconv.FormatInt(v.ID, 10))
+	c.JSON(http.StatusCreated, toAuctionJSON(v))
+}
+
+func (s *Server) handleGetAuction(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	v, err := s.catalogue.Get(c.Request.Context(), id, sessionUserID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toAuctionJSON(v))
+}
+
+func (s *Server) handleUpdateAuction(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	var req auctionRequest
+	if p := decodeJSON(c.Request, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	in, p := req.input()
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	v, err := s.catalogue.Update(c.Request.Context(), id, currentUserID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toAuctionJSON(v))
+}
+
+func (s *Server) handleDeleteAuction(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	if err := s.catalogue.Delete(c.Request.Context(), id, currentUserID(c)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// listCursor is the position of the last item of a page, for the sort it was made for.
+type listCursor struct {
+	Sort string          `json:"s"`
+	Pos  db.ListPosition `json:"p"`
+}
+
+var statuses = map[string]bool{db.StatusReady: true, db.StatusPending: true, db.StatusDone: true}
+
+var sorts = map[string]bool{
+	db.SortNewest: true, db.SortEndingSoon: true, db.SortPriceAsc: true,
+	db.SortPriceDesc: true, db.SortMostBids: true, db.SortPopular: true,
+}
+
+// listFilter reads the list query of API.md.
+func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
+	f := db.ListFilter{Sort: c.DefaultQuery("sort", db.SortNewest), Status: c.Query("status"), Q: strings.TrimSpace(c.Query("q"))}
+	if !sorts[f.Sort] {
+		return f, invalid("sort", "must be one of newest, ending_soon, price_asc, price_desc, most_bids, popular")
+	}
+	if _, ok := c.GetQuery("status"); ok && !statuses[f.Status] {
+		return f, invalid("status", "must be one of READY, PENDING, DONE")
+	}
+	if len(f.Q) > 100 {
+		return f, invalid("q", "must be at most 100 characters")
+	}
+	for _, p := range []struct {
+		name string
+		dst  **int64
+	}{{"min_price", &f.MinPrice}, {"max_price", &f.MaxPrice}} {
+		if raw, ok := c.GetQuery(p.name); ok {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return f, invalid(p.name, "must be an integer")
+			}
+			*p.dst = &n
+		}
+	}
+	if raw, ok := c.GetQuery("seller_id"); ok {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			return f, invalid("seller_id", "must be a positive integer")
+		}
+		f.SellerID = n
+	}
+	var cur listCursor
+	limit, has, p := s.pageParams(c, &cur)
+	if p != nil {
+		return f, p
+	}
+	if has {
+		if cur.Sort != f.Sort {
+			return f, invalid("cursor", "belongs to another sort")
+		}
+		f.After = &cur.Pos
+	}
+	f.Limit = limit
+	return f, nil
+}
+
+func (s *Server) listAuctions(c *gin.Context, sellerID int64) {
+	f, p := s.listFilter(c)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if sellerID != 0 {
+		f.SellerID = sellerID
+	}
+	limit := f.Limit
+	f.Limit++
+	rows, err := s.catalogue.List(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page := Page[auctionSummaryJSON]{Items: make([]auctionSummaryJSON, 0, min(int64(len(rows)), limit))}
+	for i, r := range rows {
+		if int64(i) == limit {
+			next := s.cursors.encode(listCursor{Sort: f.Sort, Pos: db.PositionOf(f.Sort, rows[i-1])})
+			page.NextCursor = &next
+			break
+		}
+		page.Items = append(page.Items, toSummaryJSON(r))
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) handleListAuctions(c *gin.Context)   { s.listAuctions(c, 0) }
+func (s *Server) handleListMyAuctions(c *gin.Context) { s.listAuctions(c, currentUserID(c)) }

@@ -1,0 +1,315 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// ErrNotEditable is returned when a conditional write finds the auction started, or not
+// the caller's.
+var ErrNotEditable = fmt.Errorf("auction not editable")
+
+// now is the database's clock in a statement: PostgreSQL's statement time, or the
+// process's clock for SQLite, which runs in the process.
+func now(idb bun.IDB) any {
+	if idb.Dialect().Name() == dialect.PG {
+		return bun.Safe("statement_timestamp()")
+	}
+	return time.Now().UTC()
+}
+
+// Now reads the database's clock.
+func Now(ctx context.Context, idb bun.IDB) (time.Time, error) {
+	if idb.Dialect().Name() != dialect.PG {
+		return time.Now().UTC(), nil
+	}
+	var t time.Time
+	err := idb.NewRaw("SELECT statement_timestamp()").Scan(ctx, &t)
+	return t.UTC(), err
+}
+
+// InsertAuction inserts a and sets its ID and times.
+func InsertAuction(ctx context.Context, idb bun.IDB, a *Auction) error {
+	t := time.Now().UTC().Truncate(time.Microsecond)
+	a.CreatedAt, a.UpdatedAt = t, t
+	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("insert auction: %w", err)
+	}
+	return nil
+}
+
+// AuctionByID reads an auction, locking its row when lock is set (PostgreSQL; SQLite's
+// transactions already hold the write lock).
+func AuctionByID(ctx context.Context, idb bun.IDB, id int64, lock bool) (*Auction, error) {
+	a := new(Auction)
+	q := idb.NewSelect().Model(a).Where("a.id = ?", id)
+	if lock && idb.Dialect().Name() == dialect.PG {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return a, nil
+}
+
+// AuctionViewByID reads an auction with its seller, leading bid, images and whether
+// viewerID (0: nobody) likes and follows it.
+func AuctionViewByID(ctx context.Context, idb bun.IDB, id, viewerID int64) (*AuctionView, error) {
+	v := new(AuctionView)
+	err := idb.NewSelect().Model(&v.Auction).
+		ColumnExpr("a.*").
+		ColumnExpr("s.nickname AS seller_nickname").
+		ColumnExpr("b.amount AS leading_amount, b.status AS leading_status, bu.nickname AS leading_nickname").
+		ColumnExpr("EXISTS (SELECT 1 FROM likes AS l WHERE l.auction_id = a.id AND l.user_id = ?) AS liked_by_viewer", viewerID).
+		ColumnExpr("EXISTS (SELECT 1 FROM subscriptions AS su WHERE su.auction_id = a.id AND su.user_id = ?) AS subscribed_by_viewer", viewerID).
+		Join("JOIN users AS s ON s.id = a.seller_id").
+		Join("LEFT JOIN bids AS b ON b.id = a.leading_bid_id").
+		Join("LEFT JOIN users AS bu ON bu.id = b.bidder_id").
+		Where("a.id = ?", id).
+		Scan(ctx, v)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if v.Images, err = AuctionImages(ctx, idb, id); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// UpdateAuctionIfEditable writes a's editable fields only while the auction is the
+// seller's, READY and not yet started by the database's clock, all in the one statement
+// that writes, so an edit racing the start cannot slip through. It returns ErrNotEditable
+// when the conditions do not hold.
+func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error {
+	a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	res, err := idb.NewUpdate().Model(a).
+		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at").
+		Where("a.id = ? AND a.seller_id = ? AND a.status = ? AND a.start_at > ?", a.ID, a.SellerID, StatusReady, now(idb)).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update auction: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotEditable
+	}
+	return nil
+}
+
+// DeleteAuctionIfEditable deletes the auction under the same conditions as an edit and
+// returns the storage keys of its images.
+func DeleteAuctionIfEditable(ctx context.Context, idb bun.IDB, id, sellerID int64) ([]string, error) {
+	var keys []string
+	if err := idb.NewSelect().Model((*AuctionImage)(nil)).Column("storage_key").
+		Where("auction_id = ?", id).Scan(ctx, &keys); err != nil {
+		return nil, fmt.Errorf("delete auction: %w", err)
+	}
+	res, err := idb.NewDelete().Model((*Auction)(nil)).
+		Where("a.id = ? AND a.seller_id = ? AND a.status = ? AND a.start_at > ?", id, sellerID, StatusReady, now(idb)).
+		Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delete auction: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, ErrNotEditable
+	}
+	return keys, nil
+}
+
+// Editable reports whether the auction may still change by the database's clock.
+func Editable(ctx context.Context, idb bun.IDB, a *Auction) (bool, error) {
+	t, err := Now(ctx, idb)
+	return a.Status == StatusReady && a.StartAt.After(t), err
+}
+
+// OpenDueAuctions moves READY auctions whose start has come to PENDING, at most limit of
+// them, and returns how many it moved.
+func OpenDueAuctions(ctx context.Context, idb bun.IDB, limit int64) (int64, error) {
+	ids := idb.NewSelect().Model((*Auction)(nil)).Column("a.id").
+		Where("a.status = ? AND a.start_at <= ?", StatusReady, now(idb)).OrderExpr("a.start_at").Limit(limit)
+	res, err := idb.NewUpdate().Model((*Auction)(nil)).
+		Set("status = ?", StatusPending).Set("updated_at = ?", time.Now().UTC()).
+		Where("a.id IN (?)", ids).Where("a.status = ?", StatusReady).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("open due auctions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// OpenAuction moves one auction to PENDING if it is READY and its start has come.
+func OpenAuction(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
+	res, err := idb.NewUpdate().Model((*Auction)(nil)).
+		Set("status = ?", StatusPending).Set("updated_at = ?", time.Now().UTC()).
+		Where("a.id = ? AND a.status = ? AND a.start_at <= ?", id, StatusReady, now(idb)).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("open auction: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// AuctionImages lists an auction's images in upload order.
+func AuctionImages(ctx context.Context, idb bun.IDB, auctionID int64) ([]AuctionImage, error) {
+	var imgs []AuctionImage
+	err := idb.NewSelect().Model(&imgs).Where("auction_id = ?", auctionID).OrderExpr("id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auction images: %w", err)
+	}
+	return imgs, nil
+}
+
+// CountImages counts an auction's images.
+func CountImages(ctx context.Context, idb bun.IDB, auctionID int64) (int64, error) {
+	return idb.NewSelect().Model((*AuctionImage)(nil)).Where("auction_id = ?", auctionID).Count(ctx)
+}
+
+// InsertImage records an uploaded image.
+func InsertImage(ctx context.Context, idb bun.IDB, img *AuctionImage) error {
+	img.CreatedAt = time.Now().UTC()
+	if _, err := idb.NewInsert().Model(img).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("insert image: %w", err)
+	}
+	return nil
+}
+
+// ImageByID reads an image's row.
+func ImageByID(ctx context.Context, idb bun.IDB, id int64) (*AuctionImage, error) {
+	img := new(AuctionImage)
+	if err := idb.NewSelect().Model(img).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return img, nil
+}
+
+// DeleteImage deletes an image's row.
+func DeleteImage(ctx context.Context, idb bun.IDB, id int64) error {
+	_, err := idb.NewDelete().Model((*AuctionImage)(nil)).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// List sorts.
+const (
+	SortNewest     = "newest"
+	SortEndingSoon = "ending_soon"
+	SortPriceAsc   = "price_asc"
+	SortPriceDesc  = "price_desc"
+	SortMostBids   = "most_bids"
+	SortPopular    = "popular"
+)
+
+// ListPosition is where a page starts: just after the item with these sort keys.
+type ListPosition struct {
+	Time time.Time `json:"t,omitzero"`
+	N    int64     `json:"n,omitempty"`
+	ID   int64     `json:"i"`
+}
+
+// ListFilter selects and orders auctions.
+type ListFilter struct {
+	Status   string
+	Q        string
+	MinPrice *int64
+	MaxPrice *int64
+	SellerID int64
+	Sort     string
+	After    *ListPosition
+	Limit    int64
+}
+
+// PositionOf is the position just after s in the sort.
+func PositionOf(sort string, s AuctionSummary) ListPosition {
+	switch sort {
+	case SortEndingSoon:
+		return ListPosition{Time: s.EndAt, ID: s.ID}
+	case SortPriceAsc, SortPriceDesc:
+		return ListPosition{N: s.CurrentPrice, ID: s.ID}
+	case SortMostBids:
+		return ListPosition{N: s.BidCount, ID: s.ID}
+	case SortPopular:
+		return ListPosition{N: s.LikeCount, ID: s.ID}
+	default:
+		return ListPosition{Time: s.CreatedAt, ID: s.ID}
+	}
+}
+
+// ListAuctions returns one page of auctions in one query, each with its first image,
+// as a keyset scan from f.After along the index of the sort.
+func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
+	var out []AuctionSummary
+	q := idb.NewSelect().TableExpr("auctions AS a").
+		ColumnExpr("a.id, a.name, a.current_price, a.status, a.start_at, a.end_at, a.bid_count, a.like_count, a.seller_id, a.created_at").
+		ColumnExpr("(SELECT i.id FROM auction_images AS i WHERE i.auction_id = a.id ORDER BY i.id LIMIT 1) AS thumbnail_id")
+	if f.Status != "" {
+		q = q.Where("a.status = ?", f.Status)
+	}
+	if f.SellerID != 0 {
+		q = q.Where("a.seller_id = ?", f.SellerID)
+	}
+	if f.MinPrice != nil {
+		q = q.Where("a.current_price >= ?", *f.MinPrice)
+	}
+	if f.MaxPrice != nil {
+		q = q.Where("a.current_price <= ?", *f.MaxPrice)
+	}
+	if f.Q != "" {
+		pattern := "%" + escapeLike(f.Q) + "%"
+		if idb.Dialect().Name() == dialect.PG {
+			q = q.Where(`a.name ILIKE ?`, pattern)
+		} else {
+			q = q.Where(`a.name LIKE ? ESCAPE '\'`, pattern)
+		}
+	}
+	key, desc := "a.created_at", true
+	switch f.Sort {
+	case SortEndingSoon:
+		key, desc = "a.end_at", false
+	case SortPriceAsc:
+		key = "a.current_price"
+	case SortPriceDesc:
+		key = "a.current_price"
+	case SortMostBids:
+		key = "a.bid_count"
+	case SortPopular:
+		key = "a.like_count"
+	}
+	var after any
+	if p := f.After; p != nil {
+		after = p.N
+		if strings.HasSuffix(key, "_at") {
+			after = p.Time.UTC()
+		}
+	}
+	switch {
+	case f.Sort == SortPriceAsc:
+		// Price ascending, ties by id descending: no row comparison has that shape.
+		if f.After != nil {
+			q = q.Where("a.current_price >= ? AND (a.current_price > ? OR a.id < ?)", after, after, f.After.ID)
+		}
+		q = q.OrderExpr("a.current_price ASC, a.id DESC")
+	case desc:
+		if f.After != nil {
+			q = q.Where("("+key+", a.id) < (?, ?)", after, f.After.ID)
+		}
+		q = q.OrderExpr(key + " DESC, a.id DESC")
+	default:
+		if f.After != nil {
+			q = q.Where("("+key+", a.id) > (?, ?)", after, f.After.ID)
+		}
+		q = q.OrderExpr(key + " ASC, a.id ASC")
+	}
+	if err := q.Limit(f.Limit).Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("list auctions: %w", err)
+	}
+	return out, nil
+}
+
+// escapeLike makes s match literally inside a LIKE pattern that escapes with a backslash.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,45 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// TypeAuctionOpen opens one auction at its start.
+const TypeAuctionOpen = "auction:open"
+
+// AuctionOpenPayload is the payload of TypeAuctionOpen.
+type AuctionOpenPayload struct {
+	AuctionID int64 `json:"auction_id"`
+}
+
+// NewAuctionOpenTask makes the task that opens the auction at `at`. Its ID names the
+// auction and the start, so scheduling the same start twice enqueues it once.
+func NewAuctionOpenTask(auctionID int64, at time.Time) (*asynq.Task, []asynq.Option) {
+	payload, _ := json.Marshal(AuctionOpenPayload{AuctionID: auctionID})
+	return asynq.NewTask(TypeAuctionOpen, payload), []asynq.Option{
+		asynq.Queue(QueueCritical),
+		asynq.TaskID(fmt.Sprintf("auction:open:%d:%d", auctionID, at.UnixMilli())),
+		asynq.ProcessAt(at),
+		asynq.MaxRetry(10),
+		asynq.Timeout(30 * time.Second),
+	}
+}
+
+// Enqueuer puts the domain's follow-up work on the queues.
+type Enqueuer struct{ Client *asynq.Client }
+
+// ScheduleOpen implements auction.Opener.
+func (e *Enqueuer) ScheduleOpen(ctx context.Context, auctionID int64, at time.Time) error {
+	task, opts := NewAuctionOpenTask(auctionID, at)
+	_, err := e.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
