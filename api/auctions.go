@@ -271,11 +271,11 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 	return f, nil
 }
 
-func (s *Server) listAuctions(c *gin.Context, sellerID int64) {
+// auctionPage reads the list query and loads the page it asks for.
+func (s *Server) auctionPage(c *gin.Context, sellerID int64) (*Page[auctionSummaryJSON], error) {
 	f, p := s.listFilter(c)
 	if p != nil {
-		writeProblem(c, p)
-		return
+		return nil, p
 	}
 	if sellerID != 0 {
 		f.SellerID = sellerID
@@ -284,10 +284,9 @@ func (s *Server) listAuctions(c *gin.Context, sellerID int64) {
 	f.Limit++
 	rows, err := s.catalogue.List(c.Request.Context(), f)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
-	page := Page[auctionSummaryJSON]{Items: make([]auctionSummaryJSON, 0, min(int64(len(rows)), limit))}
+	page := &Page[auctionSummaryJSON]{Items: make([]auctionSummaryJSON, 0, min(int64(len(rows)), limit))}
 	for i, r := range rows {
 		if int64(i) == limit {
 			next := s.cursors.encode(listCursor{Sort: f.Sort, Pos: db.PositionOf(f.Sort, rows[i-1])})
@@ -296,8 +295,34 @@ func (s *Server) listAuctions(c *gin.Context, sellerID int64) {
 		}
 		page.Items = append(page.Items, toSummaryJSON(r))
 	}
-	c.JSON(http.StatusOK, page)
+	return page, nil
 }
 
-func (s *Server) handleListAuctions(c *gin.Context)   { s.listAuctions(c, 0) }
-func (s *Server) handleListMyAuctions(c *gin.Context) { s.listAuctions(c, currentUserID(c)) }
+// handleListAuctions serves the public list, through the micro-cache when it is on.
+func (s *Server) handleListAuctions(c *gin.Context) {
+	var failure error
+	body, ok := s.listCache.get(c.Request.URL.RawQuery, func() ([]byte, bool) {
+		page, err := s.auctionPage(c, 0)
+		if err != nil {
+			failure = err
+			return nil, false
+		}
+		b, err := jsonMarshal(page)
+		failure = err
+		return b, err == nil
+	})
+	if !ok {
+		s.fail(c, failure)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+func (s *Server) handleListMyAuctions(c *gin.Context) {
+	page, err := s.auctionPage(c, currentUserID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
@@ -33,6 +34,9 @@ type Deps struct {
 	Images imagestore.Store
 	// Opener schedules the opening of auctions at their start; nil leaves it to the scheduler.
 	Opener auction.Opener
+	// ListCacheTTL is how long a public list page may be served from memory; 0 turns the
+	// micro-cache off.
+	ListCacheTTL time.Duration
 	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed
 	// when deciding a client's IP; none by default.
 	TrustedProxies []string
@@ -46,6 +50,7 @@ type Server struct {
 	accounts  *auction.Accounts
 	wallet    *auction.Wallet
 	catalogue *auction.Catalogue
+	listCache *listCache
 	throttle  *loginThrottle
 	cursors   cursorCodec
 	metrics   *httpMetrics
@@ -72,6 +77,7 @@ func NewServer(d Deps) (*Server, error) {
 		cursors:   cursorCodec{key: derive(d.SessionSecret, "cursor")},
 		registry:  d.Registry,
 		metrics:   newHTTPMetrics(d.Registry, d.DB),
+		listCache: newListCache(d.ListCacheTTL),
 	}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true

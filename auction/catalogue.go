@@ -322,8 +322,12 @@ func (c *Catalogue) scheduleOpen(ctx context.Context, a *db.Auction) {
 	}
 }
 
+// deleteFiles deletes the files of keys that no image row names any more.
 func (c *Catalogue) deleteFiles(ctx context.Context, keys []string) {
 	for _, k := range keys {
+		if used, err := db.ImageKeyInUse(ctx, c.DB, k); err != nil || used {
+			continue
+		}
 		if err := c.Images.Delete(ctx, k); err != nil && c.Log != nil {
 			c.Log.Warn("delete image file", "key", k, "err", err)
 		}

@@ -27,7 +27,9 @@ type Config struct {
 	CookieSecure   bool
 	LogFormat      string // text or json
 	LogLevel       slog.Level
-	TrustedProxies []string // GAVEL_TRUSTED_PROXIES: comma-separated IPs or CIDRs of load balancers
+	TrustedProxies []string      // GAVEL_TRUSTED_PROXIES: comma-separated IPs or CIDRs of load balancers
+	DebugAddr      string        // GAVEL_DEBUG_ADDR: where to serve pprof; empty: nowhere
+	ListCacheTTL   time.Duration // GAVEL_LIST_CACHE_TTL: micro-cache of public list pages; 0 turns it off
 	// SessionSecretGenerated is true when no secret was configured and one was made up.
 	SessionSecretGenerated bool
 }
@@ -43,6 +45,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RecommenderURL: strings.TrimSpace(getenv("GAVEL_RECOMMENDER_URL")),
 		SessionSecret:  getenv("GAVEL_SESSION_SECRET"),
 		LogFormat:      orDefault(getenv("GAVEL_LOG_FORMAT"), "text"),
+		DebugAddr:      strings.TrimSpace(getenv("GAVEL_DEBUG_ADDR")),
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
@@ -64,6 +67,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("GAVEL_HTTP_ADDR", err)
 	}
+	c.ListCacheTTL = time.Second
+	if v := strings.TrimSpace(getenv("GAVEL_LIST_CACHE_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			bad("GAVEL_LIST_CACHE_TTL", errors.New("must be a duration from 0s to 1m"))
+		}
+		c.ListCacheTTL = d
+	}
 	c.BatchEvery = time.Minute
 	if v := strings.TrimSpace(getenv("GAVEL_BATCH_EVERY")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -74,6 +85,11 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("GAVEL_BATCH_EVERY", errors.New("must be at least 1s"))
 		default:
 			c.BatchEvery = d
+		}
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad("GAVEL_DEBUG_ADDR", err)
 		}
 	}
 	if c.RecommenderURL != "" {
@@ -153,6 +169,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.String("debug_addr", c.DebugAddr),
+		slog.Duration("list_cache_ttl", c.ListCacheTTL),
 	)
 }
 

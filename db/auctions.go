@@ -313,3 +313,8 @@ func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSumm
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// ImageKeyInUse reports whether any image row still names the storage key.
+func ImageKeyInUse(ctx context.Context, idb bun.IDB, key string) (bool, error) {
+	return idb.NewSelect().Model((*AuctionImage)(nil)).Where("storage_key = ?", key).Exists(ctx)
+}

@@ -66,7 +66,10 @@ func Open(ctx context.Context, rawURL, dataDir string) (*DB, error) {
 }
 
 func openPostgres(dsn string) *DB {
-	conn := pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("gavel"))
+	// pgdriver's 10 s read timeout would cut off a long index build in a migration or a
+	// bulk load; requests are bounded by their contexts instead.
+	conn := pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("gavel"),
+		pgdriver.WithReadTimeout(10*time.Minute))
 	sqldb := sql.OpenDB(conn)
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)

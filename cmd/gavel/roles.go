@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on GAVEL_DEBUG_ADDR
 	"path/filepath"
 	"sync"
 	"time"
@@ -139,10 +140,19 @@ func roleAPI(ctx context.Context, e *env) error {
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
-		Images: images, Opener: &jobs.Enqueuer{Client: queue},
+		Images: images, Opener: &jobs.Enqueuer{Client: queue}, ListCacheTTL: e.cfg.ListCacheTTL,
 	})
 	if err != nil {
 		return err
+	}
+	if addr := e.cfg.DebugAddr; addr != "" {
+		// pprof on its own listener, never on the public one.
+		go func() {
+			e.log.Info("debug listener (pprof)", "addr", addr)
+			if err := http.ListenAndServe(addr, http.DefaultServeMux); err != nil {
+				e.log.Error("debug listener", "err", err)
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
 	if err != nil {

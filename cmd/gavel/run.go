@@ -8,12 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/config"
+	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/scheduler"
+	"github.com/gavelhq/gavel/seed"
 )
 
 const usage = `usage: gavel COMMAND [ARGS]
@@ -25,6 +29,9 @@ commands:
   worker                     the Asynq worker
   scheduler [--once [JOB...]] the batch jobs on a schedule, or once (exit 1 on failure)
   migrate                    apply the database migrations
+  seed [--auctions N] [--users M] [--images-per-auction F] [--seed S]
+                             load demo and benchmark data (migrates first)
+  bench list [flags]         load-test the listing API of a running Gavel (see -h)
   user promote EMAIL         make the user an admin
   recommender                the recommendation service (not built yet)
 
@@ -74,6 +81,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, cfg, log, stdout)
 	case "user":
 		return runUser(ctx, cfg, log, stdout, rest)
+	case "seed":
+		return runSeed(ctx, cfg, log, stdout, rest)
+	case "bench":
+		return runBench(ctx, stdout, rest)
 	case "recommender":
 		return errors.New("recommender: not built yet (issue: recommendations)")
 	default:
@@ -101,6 +112,41 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout
 		return err
 	}
 	fmt.Fprintf(stdout, "migrations applied: %d\n", len(applied))
+	return nil
+}
+
+func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	var o seed.Options
+	fs.Int64Var(&o.Auctions, "auctions", 1000, "how many auctions")
+	fs.Int64Var(&o.Users, "users", 0, "how many users (default: auctions/1000, at least 10)")
+	fs.Float64Var(&o.ImagesPerAuction, "images-per-auction", 2, "average image rows per auction (0-4)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	fs.StringVar(&o.Password, "password", "gavel-demo", "password of every seeded user")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if o.Auctions < 0 || o.Users < 0 || o.ImagesPerAuction < 0 || o.ImagesPerAuction > 2 {
+		return fmt.Errorf("%w: counts must be >= 0 and --images-per-auction at most 2", errUsage)
+	}
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx, log); err != nil {
+		return err
+	}
+	images, err := imagestore.NewDir(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		return err
+	}
+	res, err := seed.Run(ctx, log, d, images, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d users, %d auctions, %d images in %s (password %q)\n",
+		res.Users, res.Auctions, res.Images, res.Took.Round(time.Millisecond), o.Password)
 	return nil
 }
 
