@@ -1,0 +1,50 @@
+package config
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, ":8080", c.HTTPAddr)
+	assert.Equal(t, "./data", c.DataDir)
+	assert.Equal(t, time.Minute, c.BatchEvery)
+	assert.Equal(t, time.Second, c.ListCacheTTL)
+	assert.True(t, c.Embedded())
+	assert.True(t, c.SessionSecretGenerated)
+	assert.Len(t, c.SessionSecret, 64)
+}
+
+func TestBadValuesAreNamed(t *testing.T) {
+	for name, value := range map[string]string{
+		"DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "GAVEL_HTTP_ADDR": "8080",
+		"GAVEL_BATCH_EVERY": "10ms", "GAVEL_COOKIE_SECURE": "maybe", "GAVEL_LOG_FORMAT": "xml",
+		"GAVEL_LOG_LEVEL": "loud", "GAVEL_SESSION_SECRET": "short", "GAVEL_TRUSTED_PROXIES": "10.0.0.0/99",
+		"GAVEL_RECOMMENDER_URL": "ftp://x", "GAVEL_LIST_CACHE_TTL": "2h", "GAVEL_DEBUG_ADDR": "nowhere",
+	} {
+		_, err := Load(env(map[string]string{name: value}))
+		assert.ErrorContains(t, err, name, "%s=%s", name, value)
+	}
+}
+
+func TestSecretsAreMasked(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL":         "postgres://gavel:hunter2@db:5432/gavel",
+		"REDIS_URL":            "redis://:s3cret@redis:6379/0",
+		"GAVEL_SESSION_SECRET": "0123456789abcdef0123456789abcdef-very-secret",
+	}))
+	require.NoError(t, err)
+	printed := fmt.Sprint(c.LogValue())
+	for _, secret := range []string{"hunter2", "s3cret", "very-secret"} {
+		assert.NotContains(t, printed, secret)
+	}
+	assert.Contains(t, printed, "db:5432")
+}

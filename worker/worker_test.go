@@ -1,0 +1,74 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/testenv"
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newAuction(t *testing.T, d *db.DB, start time.Time) *db.Auction {
+	t.Helper()
+	ctx := context.Background()
+	u := &db.User{Email: "w@example.com", EmailKey: "w@example.com", PasswordHash: "x", Nickname: "w",
+		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other"}
+	if err := db.InsertUser(ctx, d, u); err != nil && !errors.Is(err, db.ErrDuplicate) {
+		t.Fatal(err)
+	}
+	u, err := db.UserByEmailKey(ctx, d, "w@example.com")
+	require.NoError(t, err)
+	a := &db.Auction{SellerID: u.ID, Name: "lot", StartPrice: 5, CurrentPrice: 5, Status: db.StatusReady,
+		StartAt: start.UTC(), EndAt: start.Add(time.Hour).UTC()}
+	require.NoError(t, db.InsertAuction(ctx, d, a))
+	return a
+}
+
+func TestAuctionOpenTask(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	mux := Mux(testenv.Discard(), d)
+
+	due := newAuction(t, d, time.Now().Add(-time.Second))
+	early := newAuction(t, d, time.Now().Add(time.Hour))
+	for _, a := range []*db.Auction{due, early} {
+		task, _ := jobs.NewAuctionOpenTask(a.ID, a.StartAt)
+		require.NoError(t, mux.ProcessTask(ctx, task))
+	}
+	got, err := db.AuctionByID(ctx, d, due.ID, false)
+	require.NoError(t, err)
+	assert.Equal(t, db.StatusPending, got.Status)
+	got, err = db.AuctionByID(ctx, d, early.ID, false)
+	require.NoError(t, err)
+	assert.Equal(t, db.StatusReady, got.Status, "a task that runs early opens nothing")
+
+	// Running it again is harmless.
+	task, _ := jobs.NewAuctionOpenTask(due.ID, due.StartAt)
+	require.NoError(t, mux.ProcessTask(ctx, task))
+
+	err = mux.ProcessTask(ctx, asynq.NewTask(jobs.TypeAuctionOpen, []byte("{not json")))
+	assert.ErrorIs(t, err, asynq.SkipRetry, "a bad payload is not retried")
+}
+
+func TestScheduleOpenEnqueuesOncePerStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	defer rdb.Close()
+	client := jobs.NewClient(rdb)
+	e := &jobs.Enqueuer{Client: client}
+	at := time.Now().Add(time.Hour)
+	require.NoError(t, e.ScheduleOpen(ctx, 42, at))
+	require.NoError(t, e.ScheduleOpen(ctx, 42, at), "the same start again is not an error")
+	require.NoError(t, e.ScheduleOpen(ctx, 42, at.Add(time.Minute)), "a new start gets a task of its own")
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
+	require.NoError(t, err)
+	assert.Equal(t, 2, info.Scheduled)
+}
