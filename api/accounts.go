@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"time"
@@ -87,7 +88,7 @@ func (s *Server) handleLogin(c *gin.Context) {
 		return
 	}
 	u, err := s.accounts.Authenticate(ctx, req.Email, req.Password)
-	if err == auction.ErrInvalidCredentials {
+	if errors.Is(err, auction.ErrInvalidCredentials) {
 		if err := s.throttle.failed(ctx, key, ip); err != nil {
 			s.log.Warn("login throttle: count failure", "err", err)
 		}

@@ -115,13 +115,18 @@ type auctionRequest struct {
 	EndAt       *string `json:"end_at"`
 }
 
-func (r auctionRequest) input() (auction.AuctionInput, *Problem) {
-	in := auction.AuctionInput{Name: r.Name, Description: r.Description, StartPrice: r.StartPrice}
+// decodeAuction reads the body of a create or an edit.
+func decodeAuction(r *http.Request) (auction.AuctionInput, *Problem) {
+	var req auctionRequest
+	if p := decodeJSON(r, &req); p != nil {
+		return auction.AuctionInput{}, p
+	}
+	in := auction.AuctionInput{Name: req.Name, Description: req.Description, StartPrice: req.StartPrice}
 	for _, f := range []struct {
 		name string
 		raw  *string
 		dst  **time.Time
-	}{{"start_at", r.StartAt, &in.StartAt}, {"end_at", r.EndAt, &in.EndAt}} {
+	}{{"start_at", req.StartAt, &in.StartAt}, {"end_at", req.EndAt, &in.EndAt}} {
 		if f.raw == nil {
 			continue
 		}
@@ -145,12 +150,7 @@ func pathID(c *gin.Context, name string) (int64, bool) {
 }
 
 func (s *Server) handleCreateAuction(c *gin.Context) {
-	var req auctionRequest
-	if p := decodeJSON(c.Request, &req); p != nil {
-		writeProblem(c, p)
-		return
-	}
-	in, p := req.input()
+	in, p := decodeAuction(c.Request)
 	if p != nil {
 		writeProblem(c, p)
 		return
@@ -182,12 +182,7 @@ func (s *Server) handleUpdateAuction(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req auctionRequest
-	if p := decodeJSON(c.Request, &req); p != nil {
-		writeProblem(c, p)
-		return
-	}
-	in, p := req.input()
+	in, p := decodeAuction(c.Request)
 	if p != nil {
 		writeProblem(c, p)
 		return

@@ -44,11 +44,13 @@ var openAPI = sync.OnceValues(func() (routers.Router, error) {
 // harness is a running API on a fresh database and Redis, whose every response is
 // checked against the OpenAPI document.
 type harness struct {
-	t     *testing.T
-	db    *db.DB
-	redis *redis.Client
-	srv   *httptest.Server
-	api   *api.Server
+	t *testing.T
+	// report fails the test; the test of the checker itself replaces it.
+	report func(format string, args ...any)
+	db     *db.DB
+	redis  *redis.Client
+	srv    *httptest.Server
+	api    *api.Server
 }
 
 func newHarness(t *testing.T) *harness {
@@ -70,7 +72,7 @@ func startServer(t *testing.T, d *db.DB, rdb *redis.Client) *harness {
 		Images: images,
 	})
 	require.NoError(t, err)
-	h := &harness{t: t, db: d, redis: rdb, api: s}
+	h := &harness{t: t, report: t.Errorf, db: d, redis: rdb, api: s}
 	h.srv = httptest.NewServer(h.checkAgainstOpenAPI(s))
 	t.Cleanup(h.srv.Close)
 	return h
@@ -97,13 +99,13 @@ func (h *harness) checkAgainstOpenAPI(next http.Handler) http.Handler {
 		route, params, err := router.FindRoute(probe)
 		if err != nil {
 			if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
-				h.t.Errorf("%s %s answered %d but is not in the OpenAPI document", r.Method, r.URL.Path, rec.Code)
+				h.report("%s %s answered %d but is not in the OpenAPI document", r.Method, r.URL.Path, rec.Code)
 			}
-			checkProblem(h.t, r, rec)
+			checkProblem(h.report, r, rec)
 			return
 		}
 		if rec.Code >= 400 {
-			checkProblem(h.t, r, rec)
+			checkProblem(h.report, r, rec)
 		}
 		in := &openapi3filter.RequestValidationInput{
 			Request: probe, PathParams: params, Route: route,
@@ -115,18 +117,18 @@ func (h *harness) checkAgainstOpenAPI(next http.Handler) http.Handler {
 			Options: &openapi3filter.Options{IncludeResponseStatus: true},
 		})
 		if err != nil {
-			h.t.Errorf("%s %s -> %d does not match the OpenAPI document: %v\nbody: %s", r.Method, r.URL.Path, rec.Code, err, rec.Body.String())
+			h.report("%s %s -> %d does not match the OpenAPI document: %v\nbody: %s", r.Method, r.URL.Path, rec.Code, err, rec.Body.String())
 		}
 	})
 }
 
 // checkProblem fails the test unless an error answer is problem+json with a code.
-func checkProblem(t *testing.T, r *http.Request, rec *httptest.ResponseRecorder) {
+func checkProblem(report func(string, ...any), r *http.Request, rec *httptest.ResponseRecorder) {
 	if rec.Code < 400 {
 		return
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
-		t.Errorf("%s %s -> %d with Content-Type %q, want application/problem+json", r.Method, r.URL.Path, rec.Code, ct)
+		report("%s %s -> %d with Content-Type %q, want application/problem+json", r.Method, r.URL.Path, rec.Code, ct)
 		return
 	}
 	var p struct {
@@ -134,7 +136,7 @@ func checkProblem(t *testing.T, r *http.Request, rec *httptest.ResponseRecorder)
 		Code   string `json:"code"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code == "" || p.Status != rec.Code {
-		t.Errorf("%s %s -> %d: bad problem body %s", r.Method, r.URL.Path, rec.Code, rec.Body.String())
+		report("%s %s -> %d: bad problem body %s", r.Method, r.URL.Path, rec.Code, rec.Body.String())
 	}
 }
 

@@ -115,12 +115,29 @@ func TestImagesTypeLimitsAndCaching(t *testing.T) {
 	seller.do("GET", fmt.Sprintf("/api/v1/auctions/%d", a.ID), nil).decode(t, &view)
 	assert.Len(t, view.Images, 10)
 
+	// The list shows the first image as the thumbnail.
+	thumb := func() string {
+		var page struct {
+			Items []struct {
+				ThumbnailURL *string `json:"thumbnail_url"`
+			} `json:"items"`
+		}
+		seller.do("GET", fmt.Sprintf("/api/v1/auctions?seller_id=%d", view.Seller.ID), nil).decode(t, &page)
+		require.Len(t, page.Items, 1)
+		if page.Items[0].ThumbnailURL == nil {
+			return ""
+		}
+		return *page.Items[0].ThumbnailURL
+	}
+	assert.Equal(t, first.URL, thumb())
+
 	// Only the seller changes images; a deleted image's URL is gone.
 	other := h.login("thief")
 	assert.Equal(t, http.StatusForbidden, other.upload(t, a.ID, "image", "x.png", "image/png", pngBytes).status)
 	delPath := fmt.Sprintf("/api/v1/auctions/%d/images/%d", a.ID, first.ID)
 	assert.Equal(t, http.StatusForbidden, other.do("DELETE", delPath, nil).status)
 	assert.Equal(t, http.StatusNoContent, seller.do("DELETE", delPath, nil).status)
+	assert.Equal(t, view.Images[1].URL, thumb(), "the next image becomes the thumbnail")
 	res = h.client().do("GET", first.URL, nil)
 	assert.Equal(t, http.StatusNotFound, res.status)
 	assert.Equal(t, http.StatusNotFound, seller.do("DELETE", delPath, nil).status)

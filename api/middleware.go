@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -126,7 +127,7 @@ func (s *Server) requireAdmin(c *gin.Context) {
 	c.Set(userKey, id)
 	u, err := s.accounts.User(c.Request.Context(), id)
 	if err != nil {
-		if err == auction.ErrNotFound {
+		if errors.Is(err, auction.ErrNotFound) {
 			writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "Sign in first."))
 			return
 		}

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,4 +85,36 @@ func TestReadyzFailsWhenADependencyIsDown(t *testing.T) {
 		res := h.client().do("GET", "/readyz", nil)
 		assert.Equal(t, http.StatusServiceUnavailable, res.status)
 	})
+}
+
+// TestOpenAPICheckCatchesDrift makes sure the response checker every API test relies on
+// does fail on a response that drifted from the document.
+func TestOpenAPICheckCatchesDrift(t *testing.T) {
+	t.Parallel()
+	var reports []string
+	h := &harness{t: t, report: func(format string, args ...any) { reports = append(reports, fmt.Sprintf(format, args...)) }}
+	drifted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status": 5}`)) // status must be a string
+		case "/api/v1/me":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte("boom")) // not problem+json
+		default:
+			w.WriteHeader(http.StatusOK) // a route the document does not have
+		}
+	})
+	srv := httptest.NewServer(h.checkAgainstOpenAPI(drifted))
+	defer srv.Close()
+	for _, p := range []string{"/healthz", "/api/v1/me", "/api/v1/undocumented"} {
+		res, err := http.Get(srv.URL + p)
+		require.NoError(t, err)
+		res.Body.Close()
+	}
+	require.Len(t, reports, 4, "%v", reports)
+	assert.Contains(t, reports[0], "/healthz")
+	assert.Contains(t, strings.Join(reports[1:3], "\n"), "problem+json")
+	assert.Contains(t, reports[3], "not in the OpenAPI document")
 }

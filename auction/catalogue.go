@@ -246,7 +246,10 @@ func (c *Catalogue) AddImage(ctx context.Context, auctionID, sellerID int64, r i
 		if n >= MaxImages {
 			return ErrImageLimit
 		}
-		return db.InsertImage(ctx, tx, img)
+		if err := db.InsertImage(ctx, tx, img); err != nil {
+			return err
+		}
+		return db.RefreshThumbnail(ctx, tx, auctionID)
 	})
 	if err != nil {
 		c.deleteFiles(ctx, []string{key})
@@ -270,7 +273,10 @@ func (c *Catalogue) DeleteImage(ctx context.Context, auctionID, imageID, sellerI
 			return err
 		}
 		key = img.StorageKey
-		return db.DeleteImage(ctx, tx, imageID)
+		if err := db.DeleteImage(ctx, tx, imageID); err != nil {
+			return err
+		}
+		return db.RefreshThumbnail(ctx, tx, auctionID)
 	})
 	if err != nil {
 		return err

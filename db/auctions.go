@@ -178,6 +178,18 @@ func InsertImage(ctx context.Context, idb bun.IDB, img *AuctionImage) error {
 	return nil
 }
 
+// RefreshThumbnail points the auction's thumbnail at its first image, or at none; the
+// writes that add or delete an image call it in their transaction.
+func RefreshThumbnail(ctx context.Context, idb bun.IDB, auctionID int64) error {
+	_, err := idb.NewUpdate().Model((*Auction)(nil)).
+		Set("thumbnail_id = (SELECT MIN(i.id) FROM auction_images AS i WHERE i.auction_id = ?)", auctionID).
+		Where("a.id = ?", auctionID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh thumbnail: %w", err)
+	}
+	return nil
+}
+
 // ImageByID reads an image's row.
 func ImageByID(ctx context.Context, idb bun.IDB, id int64) (*AuctionImage, error) {
 	img := new(AuctionImage)
@@ -238,13 +250,19 @@ func PositionOf(sort string, s AuctionSummary) ListPosition {
 	}
 }
 
-// ListAuctions returns one page of auctions in one query, each with its first image,
-// as a keyset scan from f.After along the index of the sort.
+// ListAuctions returns one page of auctions in one query, each with its first image (kept
+// on the auction row), as a keyset scan from f.After along the index of the sort.
 func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
 	var out []AuctionSummary
+	if err := listQuery(idb, f).Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("list auctions: %w", err)
+	}
+	return out, nil
+}
+
+func listQuery(idb bun.IDB, f ListFilter) *bun.SelectQuery {
 	q := idb.NewSelect().TableExpr("auctions AS a").
-		ColumnExpr("a.id, a.name, a.current_price, a.status, a.start_at, a.end_at, a.bid_count, a.like_count, a.seller_id, a.created_at").
-		ColumnExpr("(SELECT i.id FROM auction_images AS i WHERE i.auction_id = a.id ORDER BY i.id LIMIT 1) AS thumbnail_id")
+		ColumnExpr("a.id, a.name, a.current_price, a.status, a.start_at, a.end_at, a.bid_count, a.like_count, a.seller_id, a.created_at, a.thumbnail_id")
 	if f.Status != "" {
 		q = q.Where("a.status = ?", f.Status)
 	}
@@ -303,10 +321,7 @@ func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSumm
 		}
 		q = q.OrderExpr(key + " ASC, a.id ASC")
 	}
-	if err := q.Limit(f.Limit).Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("list auctions: %w", err)
-	}
-	return out, nil
+	return q.Limit(f.Limit)
 }
 
 // escapeLike makes s match literally inside a LIKE pattern that escapes with a backslash.

@@ -111,15 +111,6 @@ func (d *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx bun.T
 	return err
 }
 
-// ForUpdate adds a row lock to a select on dialects that have one. SQLite needs none:
-// its transactions hold the database's single write lock from BEGIN IMMEDIATE.
-func (d *DB) ForUpdate(q *bun.SelectQuery) *bun.SelectQuery {
-	if d.Kind == Postgres {
-		return q.For("UPDATE")
-	}
-	return q
-}
-
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	var one int

@@ -80,6 +80,7 @@ type Auction struct {
 	LikeCount       int64     `bun:"like_count"`
 	SubscriberCount int64     `bun:"subscriber_count"`
 	LeadingBidID    *int64    `bun:"leading_bid_id"`
+	ThumbnailID     *int64    `bun:"thumbnail_id"`
 	CreatedAt       time.Time `bun:"created_at"`
 	UpdatedAt       time.Time `bun:"updated_at"`
 }

@@ -124,7 +124,7 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 	var a int64
 	res.Auctions, err = l.Copy(ctx, "auctions",
 		[]string{"id", "seller_id", "name", "description", "start_price", "current_price", "status",
-			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "created_at", "updated_at"},
+			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "thumbnail_id", "created_at", "updated_at"},
 		func() ([]any, bool) {
 			if a == o.Auctions {
 				return nil, false
@@ -133,15 +133,20 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 			id := auctionBase + a
 			status, startAt, endAt, createdAt := times(rng, now)
 			price := int64(math.Round(10 * math.Pow(10, rng.Float64()*4)))
+			var thumbnail any // the first image, or NULL
 			for n := rng.IntN(int(2*o.ImagesPerAuction) + 1); n > 0; n-- {
-				images = append(images, imageRow{imageBase + int64(len(images)) + 1, id})
+				img := imageRow{imageBase + int64(len(images)) + 1, id}
+				if thumbnail == nil {
+					thumbnail = img.id
+				}
+				images = append(images, img)
 			}
 			likes := int64(0)
 			if rng.IntN(3) == 0 {
 				likes = int64(rng.ExpFloat64() * 20)
 			}
 			return []any{id, userBase + 1 + rng.Int64N(o.Users), name(rng), description(rng), price, price, status,
-				startAt, endAt, int64(0), likes, int64(0), createdAt, createdAt}, true
+				startAt, endAt, int64(0), likes, int64(0), thumbnail, createdAt, createdAt}, true
 		})
 	if err != nil {
 		return res, err

@@ -15,6 +15,9 @@ CREATE TABLE auctions (
     like_count       BIGINT      NOT NULL DEFAULT 0 CHECK (like_count >= 0),
     subscriber_count BIGINT      NOT NULL DEFAULT 0 CHECK (subscriber_count >= 0),
     leading_bid_id   BIGINT,
+    -- The first image, kept by the writes that add and delete images, so a list page
+    -- needs no lookup per item.
+    thumbnail_id     BIGINT,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CHECK (end_at > start_at)

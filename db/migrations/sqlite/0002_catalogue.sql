@@ -13,6 +13,9 @@ CREATE TABLE auctions (
     like_count       BIGINT      NOT NULL DEFAULT 0 CHECK (like_count >= 0),
     subscriber_count BIGINT      NOT NULL DEFAULT 0 CHECK (subscriber_count >= 0),
     leading_bid_id   BIGINT,
+    -- The first image, kept by the writes that add and delete images, so a list page
+    -- needs no lookup per item.
+    thumbnail_id     BIGINT,
     created_at       TIMESTAMP NOT NULL,
     updated_at       TIMESTAMP NOT NULL,
     CHECK (end_at > start_at)
