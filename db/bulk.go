@@ -265,8 +265,22 @@ func (l *Loader) SyncIDSequence(ctx context.Context, table string) error {
 
 // Analyze refreshes the planner's statistics of the tables, after a bulk load.
 func (d *DB) Analyze(ctx context.Context, tables ...string) error {
+	return d.maintain(ctx, "ANALYZE ", tables)
+}
+
+// Vacuum vacuums and analyzes the tables on PostgreSQL (ANALYZE on SQLite): after a bulk
+// load it sets the visibility map for index-only scans and spares the server an
+// autovacuum of the whole load later.
+func (d *DB) Vacuum(ctx context.Context, tables ...string) error {
+	if d.Kind != Postgres {
+		return d.Analyze(ctx, tables...)
+	}
+	return d.maintain(ctx, "VACUUM (ANALYZE) ", tables)
+}
+
+func (d *DB) maintain(ctx context.Context, stmt string, tables []string) error {
 	for _, t := range tables {
-		if _, err := d.ExecContext(ctx, "ANALYZE "+t); err != nil {
+		if _, err := d.ExecContext(ctx, stmt+t); err != nil {
 			return err
 		}
 	}

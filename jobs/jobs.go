@@ -31,7 +31,7 @@ func (o redisClientOpt) MakeRedisClient() any { return o.c }
 // ConnOpt is the asynq connection option that uses rdb.
 func ConnOpt(rdb redis.UniversalClient) asynq.RedisConnOpt { return redisClientOpt{rdb} }
 
-// NewClient returns an Asynq client on rdb; closing it does not close rdb.
+// NewClient returns an Asynq client that shares rdb; it needs no Close of its own.
 func NewClient(rdb redis.UniversalClient) *asynq.Client { return asynq.NewClientFromRedisClient(rdb) }
 
 // Dashboard is asynqmon, rooted at rootPath; the API mounts it behind its admin check.

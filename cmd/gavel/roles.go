@@ -134,8 +134,7 @@ func roleAPI(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	queue := jobs.NewClient(e.redis)
-	defer queue.Close()
+	queue := jobs.NewClient(e.redis) // shares e.redis, which run closes
 	srv, err := api.NewServer(api.Deps{
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
