@@ -124,3 +124,34 @@ type AuctionSummary struct {
 	CreatedAt    time.Time `bun:"created_at"`
 	ThumbnailID  *int64    `bun:"thumbnail_id"`
 }
+
+// Bid statuses.
+const (
+	BidPending  = "pending"
+	BidLeading  = "leading"
+	BidOutbid   = "outbid"
+	BidRejected = "rejected"
+	BidWon      = "won"
+)
+
+// Bid is a row of bids.
+type Bid struct {
+	bun.BaseModel `bun:"table:bids,alias:b"`
+
+	ID        int64      `bun:"id,pk,autoincrement"`
+	AuctionID int64      `bun:"auction_id"`
+	BidderID  int64      `bun:"bidder_id"`
+	Amount    int64      `bun:"amount"`
+	Status    string     `bun:"status"`
+	Reason    *string    `bun:"reason"`
+	CreatedAt time.Time  `bun:"created_at"`
+	DecidedAt *time.Time `bun:"decided_at"`
+}
+
+// PublicBid is a bid in an auction's public history.
+type PublicBid struct {
+	ID             int64     `bun:"id"`
+	Amount         int64     `bun:"amount"`
+	BidderNickname string    `bun:"nickname"`
+	CreatedAt      time.Time `bun:"created_at"`
+}

@@ -70,6 +70,7 @@ CREATE TABLE bids (
 CREATE INDEX bids_auction ON bids (auction_id, id);
 CREATE INDEX bids_bidder  ON bids (bidder_id, id DESC);
 CREATE INDEX bids_pending ON bids (auction_id, id) WHERE status = 'pending';
+CREATE INDEX bids_pending_since ON bids (created_at) WHERE status = 'pending';
 
 CREATE TABLE likes (
     auction_id BIGINT      NOT NULL REFERENCES auctions (id) ON DELETE CASCADE,

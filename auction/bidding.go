@@ -1,0 +1,252 @@
+package auction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gavelhq/gavel/db"
+	"github.com/uptrace/bun"
+)
+
+// Bidding errors.
+var (
+	ErrOwnAuction         = errors.New("sellers cannot bid on their own auction")
+	ErrAuctionNotStarted  = errors.New("the auction has not started")
+	ErrAuctionClosed      = errors.New("the auction has ended")
+	ErrBidTooLow          = errors.New("the bid is below the minimum next bid")
+	ErrBidDecisionPending = errors.New("the bid is not decided yet")
+)
+
+// Rejection reasons.
+const (
+	ReasonTooLow = "bid_too_low"
+	ReasonClosed = "auction_closed"
+)
+
+// DecisionQueue is told about every accepted bid, so that a worker decides it soon.
+type DecisionQueue interface {
+	ScheduleDecision(ctx context.Context, auctionID, bidID int64) error
+}
+
+// Bidding accepts bids, holding their points, and decides them.
+type Bidding struct {
+	DB    *db.DB
+	Queue DecisionQueue // may be nil: the reconciliation decides the bids then
+	Log   *slog.Logger
+}
+
+// PlaceBid accepts a bid: it checks the auction's window and minimum, then in one short
+// transaction on the bidder's row (the auction is not locked) holds the amount and records
+// the bid as pending. The decision is queued after the commit. A repeat with the same
+// idempotency key returns the first bid as it is now, even after the end; with another
+// amount it is ErrIdempotencyConflict.
+func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
+	var v validator
+	v.check(amount >= 1, "amount", "must be a positive integer")
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	a, err := db.AuctionByID(ctx, b.DB, auctionID, false)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("place bid: %w", err)
+	}
+	if a.SellerID == bidderID {
+		return nil, ErrOwnAuction
+	}
+	var bid *db.Bid
+	err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		bid = nil
+		now, err := db.Now(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var key *db.IdempotencyKey
+		if idempotencyKey != "" {
+			key = &db.IdempotencyKey{UserID: bidderID, Scope: "bids:" + strconv.FormatInt(auctionID, 10),
+				Key: idempotencyKey, RequestHash: requestHash("amount", amount)}
+			prior, err := db.ClaimIdempotencyKey(ctx, tx, key)
+			if err != nil {
+				return err
+			}
+			if prior != nil {
+				if prior.RequestHash != key.RequestHash {
+					return ErrIdempotencyConflict
+				}
+				var id int64
+				if err := json.Unmarshal(prior.Response, &id); err != nil {
+					return err
+				}
+				bid, err = db.BidByID(ctx, tx, id)
+				return err
+			}
+		}
+		if now.Before(a.StartAt) {
+			return ErrAuctionNotStarted
+		}
+		if !now.Before(a.EndAt) || a.Status == db.StatusDone {
+			return ErrAuctionClosed
+		}
+		if amount < MinNextBid(a) {
+			return ErrBidTooLow
+		}
+		bid = &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount, Status: db.BidPending, CreatedAt: now}
+		if err := db.InsertBid(ctx, tx, bid); err != nil {
+			return err
+		}
+		_, err = db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bidderID, Kind: db.KindBidHold,
+			Delta: -amount, HeldDelta: amount, BidID: &bid.ID, AuctionID: &auctionID})
+		if errors.Is(err, db.ErrInsufficient) {
+			return ErrInsufficientPoints
+		}
+		if err != nil {
+			return err
+		}
+		if key != nil {
+			res, _ := json.Marshal(bid.ID)
+			return db.SaveIdempotentResult(ctx, tx, key, res)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bid.Status == db.BidPending && b.Queue != nil {
+		if err := b.Queue.ScheduleDecision(ctx, auctionID, bid.ID); err != nil && b.Log != nil {
+			// The bid is safe in the database; the reconciliation decides it.
+			b.Log.Warn("queue bid decision", "bid_id", bid.ID, "err", err)
+		}
+	}
+	return bid, nil
+}
+
+// Decision is the outcome of deciding an auction's pending bids.
+type Decision struct {
+	Decided []db.Bid // the bids decided now, in arrival order
+	Outbid  []db.Bid // former leaders that lost the lead
+	Auction db.Auction
+}
+
+// Decide decides every pending bid of the auction, in arrival order, in one transaction
+// that locks the auction: a bid leads if it reaches the minimum next bid of the moment and
+// was placed before the end; the bid it displaces is outbid; the others are rejected.
+// The points of outbid and rejected bids go back to their bidders in the same transaction,
+// each release once (a unique ledger row). Deciding again finds nothing to do.
+func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error) {
+	var d *Decision
+	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		d = &Decision{}
+		a, err := db.AuctionByID(ctx, tx, auctionID, true)
+		if err != nil {
+			return err
+		}
+		pending, err := db.PendingBids(ctx, tx, auctionID)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		now, err := db.Now(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var leader *db.Bid
+		if a.LeadingBidID != nil {
+			if leader, err = db.BidByID(ctx, tx, *a.LeadingBidID); err != nil {
+				return err
+			}
+		}
+		var released []db.Bid
+		for i := range pending {
+			bid := &pending[i]
+			bid.DecidedAt = &now
+			switch {
+			case !bid.CreatedAt.Before(a.EndAt) || a.Status == db.StatusDone:
+				bid.Status, bid.Reason = db.BidRejected, ptr(ReasonClosed)
+				released = append(released, *bid)
+			case bid.Amount >= MinNextBid(a):
+				if leader != nil {
+					leader.Status = db.BidOutbid // decided_at stays the time it took the lead
+					if err := db.SetBidStatus(ctx, tx, leader); err != nil {
+						return err
+					}
+					released = append(released, *leader)
+					d.Outbid = append(d.Outbid, *leader)
+				}
+				bid.Status = db.BidLeading
+				a.CurrentPrice, a.LeadingBidID, a.BidCount = bid.Amount, &bid.ID, a.BidCount+1
+				leader = bid
+			default:
+				bid.Status, bid.Reason = db.BidRejected, ptr(ReasonTooLow)
+				released = append(released, *bid)
+			}
+		}
+		for i := range pending {
+			if err := db.SetBidStatus(ctx, tx, &pending[i]); err != nil {
+				return err
+			}
+		}
+		a.UpdatedAt = now
+		if err := db.SetAuctionLead(ctx, tx, a); err != nil {
+			return err
+		}
+		for _, r := range released {
+			if err := releaseHold(ctx, tx, &r); err != nil {
+				return err
+			}
+		}
+		d.Decided, d.Auction = pending, *a
+		return nil
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decide auction %d: %w", auctionID, err)
+	}
+	return d, nil
+}
+
+// releaseHold gives a bid's held points back to its bidder, once.
+func releaseHold(ctx context.Context, tx bun.Tx, bid *db.Bid) error {
+	_, err := db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
+		Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: &bid.ID, AuctionID: &bid.AuctionID})
+	if errors.Is(err, db.ErrDuplicate) {
+		return fmt.Errorf("bid %d released twice: %w", bid.ID, err)
+	}
+	return err
+}
+
+// Reconcile decides the bids that have waited longer than `after`, whatever happened to
+// their tasks: nothing depends on Redis keeping its queues.
+func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) (int, error) {
+	ids, err := db.AuctionsWithStalePending(ctx, b.DB, time.Now().Add(-after), 1000)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		d, err := b.Decide(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		n += len(d.Decided)
+	}
+	return n, nil
+}
+
+// Bid returns a bid to its bidder; other users get ErrNotFound.
+func (b *Bidding) Bid(ctx context.Context, bidID, userID int64) (*db.Bid, error) {
+	bid, err := db.BidByID(ctx, b.DB, bidID)
+	if errors.Is(err, db.ErrNotFound) || (err == nil && bid.BidderID != userID) {
+		return nil, ErrNotFound
+	}
+	return bid, err
+}
+
+func ptr[T any](v T) *T { return &v }

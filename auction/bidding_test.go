@@ -1,0 +1,246 @@
+package auction_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const charged = 1_000_000
+
+type bidWorld struct {
+	d       *db.DB
+	bidding *auction.Bidding
+	auction *db.Auction
+	users   []int64
+}
+
+func newBidWorld(t *testing.T, bidders int) *bidWorld {
+	t.Helper()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	w := &bidWorld{d: d, bidding: &auction.Bidding{DB: d, Log: testenv.Discard()}}
+	wallet := &auction.Wallet{DB: d}
+	mk := func(i int) int64 {
+		u := &db.User{Email: fmt.Sprintf("b%d@example.com", i), EmailKey: fmt.Sprintf("b%d@example.com", i),
+			PasswordHash: "x", Nickname: fmt.Sprintf("bidder%d", i), BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other"}
+		require.NoError(t, db.InsertUser(ctx, d, u))
+		return u.ID
+	}
+	seller := mk(-1)
+	for i := range bidders {
+		id := mk(i)
+		_, err := wallet.Charge(ctx, id, charged, "")
+		require.NoError(t, err)
+		w.users = append(w.users, id)
+	}
+	w.auction = &db.Auction{SellerID: seller, Name: "Hot lot", StartPrice: 100, CurrentPrice: 100, Status: db.StatusPending,
+		StartAt: time.Now().Add(-time.Second).UTC(), EndAt: time.Now().Add(time.Hour).UTC()}
+	require.NoError(t, db.InsertAuction(ctx, d, w.auction))
+	return w
+}
+
+// check verifies every invariant of ARCHITECTURE.md that bidding touches.
+func (w *bidWorld) check(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	var bids []db.Bid
+	require.NoError(t, w.d.NewSelect().Model(&bids).Where("b.auction_id = ?", w.auction.ID).
+		OrderExpr("b.decided_at, b.id").Scan(ctx))
+	a, err := db.AuctionByID(ctx, w.d, w.auction.ID, false)
+	require.NoError(t, err)
+
+	// Every bid decided; replaying the decisions in their order gives the same outcome.
+	sim := &db.Auction{StartPrice: a.StartPrice, CurrentPrice: a.StartPrice}
+	want := map[int64]string{}
+	var leader int64
+	led := int64(0)
+	for _, b := range bids {
+		require.NotEqual(t, db.BidPending, b.Status, "bid %d is still pending", b.ID)
+		if b.Amount >= auction.MinNextBid(sim) {
+			if leader != 0 {
+				want[leader] = db.BidOutbid
+			}
+			id := b.ID
+			leader, sim.LeadingBidID, sim.CurrentPrice = id, &id, b.Amount
+			want[id] = db.BidLeading
+			led++
+		} else {
+			want[b.ID] = db.BidRejected
+		}
+	}
+	leaders := 0
+	for _, b := range bids {
+		assert.Equal(t, want[b.ID], b.Status, "bid %d (%d points)", b.ID, b.Amount)
+		if b.Status == db.BidLeading {
+			leaders++
+		}
+	}
+	if len(bids) > 0 {
+		assert.Equal(t, 1, leaders, "exactly one leader")
+		require.NotNil(t, a.LeadingBidID)
+		assert.Equal(t, leader, *a.LeadingBidID)
+		assert.Equal(t, sim.CurrentPrice, a.CurrentPrice)
+		assert.Equal(t, led, a.BidCount, "bid_count counts the bids that led")
+	}
+
+	// Points: conserved to the point, held equal to the leading bid, ledger row by row.
+	var total int64
+	for _, u := range w.users {
+		bal, err := db.BalanceOf(ctx, w.d, u)
+		require.NoError(t, err)
+		ledger, err := db.LedgerTotals(ctx, w.d, u)
+		require.NoError(t, err)
+		assert.Equal(t, bal, ledger, "user %d: the ledger explains the balance", u)
+		assert.EqualValues(t, charged, bal.Available+bal.Held, "user %d: points conserved", u)
+		var heldWant int64
+		for _, b := range bids {
+			if b.BidderID == u && b.Status == db.BidLeading {
+				heldWant += b.Amount
+			}
+		}
+		assert.Equal(t, heldWant, bal.Held, "user %d holds exactly their leading bid", u)
+		total += bal.Available + bal.Held
+	}
+	assert.EqualValues(t, charged*len(w.users), total)
+}
+
+// storm places n bids from the users at once, with amounts around the rising price.
+func (w *bidWorld) storm(t *testing.T, n int, decide func(bidID int64)) (accepted int64) {
+	var wg sync.WaitGroup
+	var acc atomic.Int64
+	for i := range n {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(i), 7))
+			a, _ := db.AuctionByID(context.Background(), w.d, w.auction.ID, false)
+			amount := max(1, a.CurrentPrice+int64(r.IntN(3000))-200)
+			bid, err := w.bidding.PlaceBid(context.Background(), w.users[i%len(w.users)], w.auction.ID, amount,
+				fmt.Sprintf("key-%d", i))
+			switch {
+			case err == nil:
+				acc.Add(1)
+				if decide != nil {
+					decide(bid.ID)
+				}
+			case errors.Is(err, auction.ErrBidTooLow), errors.Is(err, auction.ErrInsufficientPoints):
+			default:
+				t.Errorf("place bid: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	return acc.Load()
+}
+
+func TestConcurrentBidsOnOneAuction(t *testing.T) {
+	t.Parallel()
+	w := newBidWorld(t, 50)
+	ctx := context.Background()
+	accepted := w.storm(t, 500, func(int64) {
+		_, err := w.bidding.Decide(ctx, w.auction.ID)
+		assert.NoError(t, err)
+	})
+	require.Greater(t, accepted, int64(50))
+	w.check(t)
+}
+
+func TestEveryDecisionDeliveredTwice(t *testing.T) {
+	t.Parallel()
+	w := newBidWorld(t, 50)
+	ctx := context.Background()
+	w.storm(t, 300, func(int64) {
+		for range 2 {
+			_, err := w.bidding.Decide(ctx, w.auction.ID)
+			assert.NoError(t, err)
+		}
+	})
+	w.check(t)
+}
+
+// TestLostQueuesAreReconciled places bids while workers die mid-transaction (a context
+// cancelled under them) and every task is then lost (as when Redis is emptied): the
+// reconciliation alone decides what is left, and the invariants hold.
+func TestLostQueuesAreReconciled(t *testing.T) {
+	t.Parallel()
+	w := newBidWorld(t, 20)
+	var dying atomic.Int64
+	accepted := w.storm(t, 200, func(int64) {
+		if dying.Add(1)%3 == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(3000))*time.Microsecond)
+			_, _ = w.bidding.Decide(ctx, w.auction.ID) // may die half way: its transaction rolls back
+			cancel()
+		}
+	})
+	pending, err := w.d.NewSelect().Model((*db.Bid)(nil)).Where("status = ?", db.BidPending).Count(context.Background())
+	require.NoError(t, err)
+	require.Positive(t, pending, "some bids are left for the reconciliation")
+	n, err := w.bidding.Reconcile(context.Background(), 0)
+	require.NoError(t, err)
+	assert.EqualValues(t, pending, n)
+	assert.Positive(t, accepted)
+	w.check(t)
+	n, err = w.bidding.Reconcile(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left to decide")
+}
+
+func TestPlaceBidRules(t *testing.T) {
+	t.Parallel()
+	w := newBidWorld(t, 2)
+	ctx := context.Background()
+	b := w.bidding
+	_, err := b.PlaceBid(ctx, w.auction.SellerID, w.auction.ID, 500, "")
+	assert.ErrorIs(t, err, auction.ErrOwnAuction)
+	_, err = b.PlaceBid(ctx, w.users[0], 999999, 500, "")
+	assert.ErrorIs(t, err, auction.ErrNotFound)
+	_, err = b.PlaceBid(ctx, w.users[0], w.auction.ID, 99, "")
+	assert.ErrorIs(t, err, auction.ErrBidTooLow)
+	_, err = b.PlaceBid(ctx, w.users[0], w.auction.ID, charged+1, "")
+	assert.ErrorIs(t, err, auction.ErrInsufficientPoints)
+
+	first, err := b.PlaceBid(ctx, w.users[0], w.auction.ID, 150, "k")
+	require.NoError(t, err)
+	again, err := b.PlaceBid(ctx, w.users[0], w.auction.ID, 150, "k")
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, again.ID, "same key and body: the same bid, held once")
+	_, err = b.PlaceBid(ctx, w.users[0], w.auction.ID, 160, "k")
+	assert.ErrorIs(t, err, auction.ErrIdempotencyConflict)
+	bal, _ := db.BalanceOf(ctx, w.d, w.users[0])
+	assert.Equal(t, db.Balance{Available: charged - 150, Held: 150}, bal)
+
+	// A bidder raises their own lead: the new bid holds its whole amount, the old is released.
+	_, err = b.Decide(ctx, w.auction.ID)
+	require.NoError(t, err)
+	_, err = b.PlaceBid(ctx, w.users[0], w.auction.ID, 155, "")
+	assert.ErrorIs(t, err, auction.ErrBidTooLow, "150 + 10 is the minimum now")
+	_, err = b.PlaceBid(ctx, w.users[0], w.auction.ID, 300, "")
+	require.NoError(t, err)
+	_, err = b.Decide(ctx, w.auction.ID)
+	require.NoError(t, err)
+	bal, _ = db.BalanceOf(ctx, w.d, w.users[0])
+	assert.Equal(t, db.Balance{Available: charged - 300, Held: 300}, bal)
+	w.check(t)
+
+	// Windows are judged by the clock.
+	future := &db.Auction{SellerID: w.auction.SellerID, Name: "Later", StartPrice: 1, CurrentPrice: 1, Status: db.StatusReady,
+		StartAt: time.Now().Add(time.Hour).UTC(), EndAt: time.Now().Add(2 * time.Hour).UTC()}
+	require.NoError(t, db.InsertAuction(ctx, w.d, future))
+	_, err = b.PlaceBid(ctx, w.users[1], future.ID, 5, "")
+	assert.ErrorIs(t, err, auction.ErrAuctionNotStarted)
+	past := &db.Auction{SellerID: w.auction.SellerID, Name: "Over", StartPrice: 1, CurrentPrice: 1, Status: db.StatusPending,
+		StartAt: time.Now().Add(-2 * time.Hour).UTC(), EndAt: time.Now().Add(-time.Millisecond).UTC()}
+	require.NoError(t, db.InsertAuction(ctx, w.d, past))
+	_, err = b.PlaceBid(ctx, w.users[1], past.ID, 5, "")
+	assert.ErrorIs(t, err, auction.ErrAuctionClosed, "PENDING by status, but ended by the clock")
+}

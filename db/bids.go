@@ -1,0 +1,100 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// InsertBid inserts b and sets its ID.
+func InsertBid(ctx context.Context, idb bun.IDB, b *Bid) error {
+	if _, err := idb.NewInsert().Model(b).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("insert bid: %w", err)
+	}
+	return nil
+}
+
+// BidByID reads a bid.
+func BidByID(ctx context.Context, idb bun.IDB, id int64) (*Bid, error) {
+	b := new(Bid)
+	if err := idb.NewSelect().Model(b).Where("b.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return b, nil
+}
+
+// PendingBids lists an auction's pending bids in arrival order.
+func PendingBids(ctx context.Context, idb bun.IDB, auctionID int64) ([]Bid, error) {
+	var bs []Bid
+	err := idb.NewSelect().Model(&bs).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).
+		OrderExpr("b.id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending bids: %w", err)
+	}
+	return bs, nil
+}
+
+// SetBidStatus records a decision about a bid.
+func SetBidStatus(ctx context.Context, idb bun.IDB, b *Bid) error {
+	_, err := idb.NewUpdate().Model(b).Column("status", "reason", "decided_at").WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set bid status: %w", err)
+	}
+	return nil
+}
+
+// SetAuctionLead writes an auction's price, leading bid and bid count.
+func SetAuctionLead(ctx context.Context, idb bun.IDB, a *Auction) error {
+	_, err := idb.NewUpdate().Model(a).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
+		WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set auction lead: %w", err)
+	}
+	return nil
+}
+
+// BidsOfBidder lists a bidder's bids newest first, below beforeID when positive.
+func BidsOfBidder(ctx context.Context, idb bun.IDB, bidderID int64, status string, beforeID, limit int64) ([]Bid, error) {
+	var bs []Bid
+	q := idb.NewSelect().Model(&bs).Where("b.bidder_id = ?", bidderID).OrderExpr("b.id DESC").Limit(limit)
+	if status != "" {
+		q = q.Where("b.status = ?", status)
+	}
+	if beforeID > 0 {
+		q = q.Where("b.id < ?", beforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("bids of bidder: %w", err)
+	}
+	return bs, nil
+}
+
+// LeadHistory lists the bids of an auction that led at some point, newest first.
+func LeadHistory(ctx context.Context, idb bun.IDB, auctionID, beforeID, limit int64) ([]PublicBid, error) {
+	var out []PublicBid
+	q := idb.NewSelect().TableExpr("bids AS b").
+		ColumnExpr("b.id, b.amount, u.nickname, b.created_at").
+		Join("JOIN users AS u ON u.id = b.bidder_id").
+		Where("b.auction_id = ? AND b.status IN (?)", auctionID, bun.In([]string{BidLeading, BidOutbid, BidWon})).
+		OrderExpr("b.id DESC").Limit(limit)
+	if beforeID > 0 {
+		q = q.Where("b.id < ?", beforeID)
+	}
+	if err := q.Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("lead history: %w", err)
+	}
+	return out, nil
+}
+
+// AuctionsWithStalePending lists auctions that have a bid pending since before cutoff.
+func AuctionsWithStalePending(ctx context.Context, idb bun.IDB, cutoff time.Time, limit int64) ([]int64, error) {
+	var ids []int64
+	err := idb.NewSelect().Model((*Bid)(nil)).ColumnExpr("DISTINCT b.auction_id").
+		Where("b.status = ? AND b.created_at < ?", BidPending, cutoff.UTC()).Limit(limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("stale pending bids: %w", err)
+	}
+	return ids, nil
+}
