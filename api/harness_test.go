@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gavelhq/gavel/api"
 	"github.com/gavelhq/gavel/auction"
@@ -19,6 +20,7 @@ import (
 	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/testenv"
+	"github.com/gavelhq/gavel/worker"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -61,16 +63,36 @@ func newHarness(t *testing.T) *harness {
 	return startServer(t, d, rdb)
 }
 
+// newHarnessWithWorker is newHarness with an Asynq worker deciding bids from the queue.
+func newHarnessWithWorker(t *testing.T) *harness {
+	t.Helper()
+	d := testenv.DB(t)
+	rdb := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx, testenv.Discard(), d, rdb, worker.Config{Concurrency: 4, ShutdownTimeout: time.Second}) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		rdb.Close()
+	})
+	return startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb)})
+}
+
 // startServer starts one more API instance on d and rdb.
-func startServer(t *testing.T, d *db.DB, rdb *redis.Client) *harness {
+func startServer(t *testing.T, d *db.DB, rdb *redis.Client, decisions ...auction.DecisionQueue) *harness {
 	t.Helper()
 	images, err := imagestore.NewDir(t.TempDir())
 	require.NoError(t, err)
-	s, err := api.NewServer(api.Deps{
+	deps := api.Deps{
 		Log: testenv.Log(), DB: d, Redis: rdb, SessionSecret: testSecret,
 		Dashboard: jobs.Dashboard(rdb, "/ops/asynq"), TrustedProxies: []string{"127.0.0.1"},
 		Images: images,
-	})
+	}
+	if len(decisions) > 0 {
+		deps.Decisions = decisions[0]
+	}
+	s, err := api.NewServer(deps)
 	require.NoError(t, err)
 	h := &harness{t: t, report: t.Errorf, db: d, redis: rdb, api: s}
 	h.srv = httptest.NewServer(h.checkAgainstOpenAPI(s))

@@ -52,9 +52,7 @@ func (s *Server) handleCharge(c *gin.Context) {
 }
 
 func (s *Server) handleLedger(c *gin.Context) {
-	var cur struct {
-		Before int64 `json:"b"`
-	}
+	var cur idCursor
 	limit, _, p := s.pageParams(c, &cur)
 	if p != nil {
 		writeProblem(c, p)
@@ -65,18 +63,7 @@ func (s *Server) handleLedger(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	page := Page[ledgerJSON]{Items: make([]ledgerJSON, 0, len(rows))}
-	for i, r := range rows {
-		if int64(i) == limit {
-			next := s.cursors.encode(struct {
-				Before int64 `json:"b"`
-			}{rows[i-1].ID})
-			page.NextCursor = &next
-			break
-		}
-		page.Items = append(page.Items, toLedgerJSON(r))
-	}
-	c.JSON(http.StatusOK, page)
+	c.JSON(http.StatusOK, pageOf(s, rows, limit, toLedgerJSON, func(r db.LedgerEntry) int64 { return r.ID }))
 }
 
 func toLedgerJSON(r db.LedgerEntry) ledgerJSON {

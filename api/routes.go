@@ -38,6 +38,7 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	v1.GET("/auctions", s.handleListAuctions)
 	v1.GET("/auctions/:id", s.handleGetAuction)
 	v1.GET("/images/:id", s.handleImage)
+	v1.GET("/auctions/:id/bids", s.handleAuctionBids)
 
 	me := v1.Group("", s.requireUser)
 	me.DELETE("/sessions/current", s.handleLogout)
@@ -50,4 +51,7 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	me.DELETE("/auctions/:id", s.handleDeleteAuction)
 	me.POST("/auctions/:id/images", s.handleUploadImage)
 	me.DELETE("/auctions/:id/images/:image_id", s.handleDeleteImage)
+	me.POST("/auctions/:id/bids", s.handlePlaceBid)
+	me.GET("/bids/:id", s.handleGetBid)
+	me.GET("/me/bids", s.handleMyBids)
 }

@@ -34,6 +34,8 @@ type Deps struct {
 	Images imagestore.Store
 	// Opener schedules the opening of auctions at their start; nil leaves it to the scheduler.
 	Opener auction.Opener
+	// Decisions queues the decision of every accepted bid; nil leaves it to the reconciliation.
+	Decisions auction.DecisionQueue
 	// ListCacheTTL is how long a public list page may be served from memory; 0 turns the
 	// micro-cache off.
 	ListCacheTTL time.Duration
@@ -51,6 +53,7 @@ type Server struct {
 	wallet    *auction.Wallet
 	catalogue *auction.Catalogue
 	listCache *listCache
+	bidding   *auction.Bidding
 	throttle  *loginThrottle
 	cursors   cursorCodec
 	metrics   *httpMetrics
@@ -78,6 +81,7 @@ func NewServer(d Deps) (*Server, error) {
 		registry:  d.Registry,
 		metrics:   newHTTPMetrics(d.Registry, d.DB),
 		listCache: newListCache(d.ListCacheTTL),
+		bidding:   &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log},
 	}
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true

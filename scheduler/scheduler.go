@@ -23,7 +23,17 @@ type Job struct {
 // Jobs returns the batch jobs, in the order --once runs them.
 func Jobs(log *slog.Logger, d *db.DB) []Job {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
+	bidding := &auction.Bidding{DB: d, Log: log}
 	return []Job{
+		{Name: "reconcile-bids", Run: func(ctx context.Context) error {
+			// A bid still pending after a few seconds lost its task (a dead worker, an
+			// emptied Redis): decide it from the database.
+			n, err := bidding.Reconcile(ctx, 5*time.Second)
+			if n > 0 {
+				log.Warn("decided bids whose tasks were lost", "count", n)
+			}
+			return err
+		}},
 		{Name: "open-due-auctions", Run: func(ctx context.Context) error {
 			n, err := catalogue.OpenDue(ctx)
 			if n > 0 {

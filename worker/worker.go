@@ -5,6 +5,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -55,10 +56,28 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 // Mux routes task types to their handlers.
 func Mux(log *slog.Logger, d *db.DB) *asynq.ServeMux {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
+	bidding := &auction.Bidding{DB: d, Log: log}
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
 	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
+	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(bidding))
 	return mux
+}
+
+// handleBidDecide decides every pending bid of the task's auction. A bid another task
+// already decided leaves nothing to do, so duplicates are harmless.
+func handleBidDecide(b *auction.Bidding) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.BidDecidePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		_, err := b.Decide(ctx, p.AuctionID)
+		if errors.Is(err, auction.ErrNotFound) {
+			return fmt.Errorf("auction %d: %w", p.AuctionID, asynq.SkipRetry)
+		}
+		return err
+	}
 }
 
 // handleAuctionOpen opens the auction if its start has come. An auction whose start moved

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/testenv"
@@ -71,4 +72,29 @@ func TestScheduleOpenEnqueuesOncePerStart(t *testing.T) {
 	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
 	require.NoError(t, err)
 	assert.Equal(t, 2, info.Scheduled)
+}
+
+func TestBidDecideTask(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	mux := Mux(testenv.Discard(), d)
+	a := newAuction(t, d, time.Now().Add(-time.Second))
+	bidder := &db.User{Email: "bidder@example.com", EmailKey: "bidder@example.com", PasswordHash: "x", Nickname: "bidder",
+		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "female"}
+	require.NoError(t, db.InsertUser(ctx, d, bidder))
+	_, err := (&auction.Wallet{DB: d}).Charge(ctx, bidder.ID, 100, "")
+	require.NoError(t, err)
+	bid, err := (&auction.Bidding{DB: d}).PlaceBid(ctx, bidder.ID, a.ID, 5, "")
+	require.NoError(t, err)
+
+	task, _ := jobs.NewBidDecideTask(a.ID, bid.ID)
+	require.NoError(t, mux.ProcessTask(ctx, task))
+	require.NoError(t, mux.ProcessTask(ctx, task), "a duplicate finds nothing to decide")
+	got, err := db.BidByID(ctx, d, bid.ID)
+	require.NoError(t, err)
+	assert.Equal(t, db.BidLeading, got.Status)
+
+	gone, _ := jobs.NewBidDecideTask(999999, 1)
+	assert.ErrorIs(t, mux.ProcessTask(ctx, gone), asynq.SkipRetry, "an auction that does not exist is not retried")
 }

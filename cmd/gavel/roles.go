@@ -139,7 +139,8 @@ func roleAPI(ctx context.Context, e *env) error {
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
-		Images: images, Opener: &jobs.Enqueuer{Client: queue}, ListCacheTTL: e.cfg.ListCacheTTL,
+		Images: images, Opener: &jobs.Enqueuer{Client: queue}, Decisions: &jobs.Enqueuer{Client: queue},
+		ListCacheTTL: e.cfg.ListCacheTTL,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,201 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
+	"github.com/gin-gonic/gin"
+)
+
+type bidJSON struct {
+	ID        int64   `json:"id"`
+	AuctionID int64   `json:"auction_id"`
+	Amount    int64   `json:"amount"`
+	Status    string  `json:"status"`
+	Reason    *string `json:"reason"`
+	CreatedAt string  `json:"created_at"`
+	DecidedAt *string `json:"decided_at"`
+}
+
+type publicBidJSON struct {
+	Amount         int64  `json:"amount"`
+	BidderNickname string `json:"bidder_nickname"`
+	CreatedAt      string `json:"created_at"`
+}
+
+func toBidJSON(b *db.Bid) bidJSON {
+	out := bidJSON{ID: b.ID, AuctionID: b.AuctionID, Amount: b.Amount, Status: b.Status, Reason: b.Reason,
+		CreatedAt: timestamp(b.CreatedAt)}
+	if b.DecidedAt != nil {
+		t := timestamp(*b.DecidedAt)
+		out.DecidedAt = &t
+	}
+	return out
+}
+
+// maxWait is the longest `Prefer: wait=N` is honoured.
+const maxWait = 10 * time.Second
+
+// preferWait reads `Prefer: wait=N`; anything missing, malformed or unknown is ignored.
+func preferWait(h http.Header) time.Duration {
+	for _, v := range h.Values("Prefer") {
+		for _, pref := range strings.Split(v, ",") {
+			name, value, ok := strings.Cut(strings.TrimSpace(pref), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "wait") {
+				continue
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(value))
+			if err != nil || n <= 0 {
+				return 0
+			}
+			return min(time.Duration(n)*time.Second, maxWait)
+		}
+	}
+	return 0
+}
+
+func (s *Server) handlePlaceBid(c *gin.Context) {
+	var req struct {
+		Amount *int64 `json:"amount"`
+	}
+	if p := decodeJSON(c.Request, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if req.Amount == nil || *req.Amount < 1 {
+		writeProblem(c, invalid("amount", "is required: a positive integer"))
+		return
+	}
+	key, p := idempotencyKey(c)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	bid, err := s.bidding.PlaceBid(ctx, currentUserID(c), id, *req.Amount, key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/bids/"+strconv.FormatInt(bid.ID, 10))
+	if wait := preferWait(c.Request.Header); wait > 0 && bid.Status == db.BidPending {
+		bid = s.awaitDecision(ctx, bid, wait)
+	}
+	status := http.StatusAccepted
+	if bid.Status != db.BidPending {
+		status = http.StatusCreated
+	}
+	c.JSON(status, toBidJSON(bid))
+}
+
+// awaitDecision re-reads the bid with a growing pause (5 ms doubling to 200 ms) until it
+// is decided or the wait is over; a decision usually comes within tens of milliseconds.
+func (s *Server) awaitDecision(ctx context.Context, bid *db.Bid, wait time.Duration) *db.Bid {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	pause := 5 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return bid
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+		b, err := s.bidding.Bid(ctx, bid.ID, bid.BidderID)
+		if err != nil {
+			return bid
+		}
+		if b.Status != db.BidPending {
+			return b
+		}
+	}
+}
+
+func (s *Server) handleGetBid(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	bid, err := s.bidding.Bid(c.Request.Context(), id, currentUserID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toBidJSON(bid))
+}
+
+var bidStatuses = map[string]bool{db.BidPending: true, db.BidLeading: true, db.BidOutbid: true, db.BidRejected: true, db.BidWon: true}
+
+type idCursor struct {
+	Before int64 `json:"b"`
+}
+
+func (s *Server) handleMyBids(c *gin.Context) {
+	status, has := c.GetQuery("status")
+	if has && !bidStatuses[status] {
+		writeProblem(c, invalid("status", "must be one of pending, leading, outbid, rejected, won"))
+		return
+	}
+	var cur idCursor
+	limit, _, p := s.pageParams(c, &cur)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	rows, err := db.BidsOfBidder(c.Request.Context(), s.db, currentUserID(c), status, cur.Before, limit+1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pageOf(s, rows, limit, func(b db.Bid) bidJSON { return toBidJSON(&b) }, func(b db.Bid) int64 { return b.ID }))
+}
+
+func (s *Server) handleAuctionBids(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	var cur idCursor
+	limit, _, p := s.pageParams(c, &cur)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	ctx := c.Request.Context()
+	if _, err := s.catalogue.Get(ctx, id, 0); err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows, err := db.LeadHistory(ctx, s.db, id, cur.Before, limit+1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pageOf(s, rows, limit, func(b db.PublicBid) publicBidJSON {
+		return publicBidJSON{Amount: b.Amount, BidderNickname: auction.MaskNickname(b.BidderNickname), CreatedAt: timestamp(b.CreatedAt)}
+	}, func(b db.PublicBid) int64 { return b.ID }))
+}
+
+// pageOf makes a page of at most limit items from rows (fetched with one extra, which
+// says whether there is a next page), with an id-based cursor.
+func pageOf[R, T any](s *Server, rows []R, limit int64, conv func(R) T, id func(R) int64) Page[T] {
+	page := Page[T]{Items: make([]T, 0, min(int64(len(rows)), limit))}
+	for i, r := range rows {
+		if int64(i) == limit {
+			next := s.cursors.encode(idCursor{Before: id(rows[i-1])})
+			page.NextCursor = &next
+			break
+		}
+		page.Items = append(page.Items, conv(r))
+	}
+	return page
+}
