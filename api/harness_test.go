@@ -70,7 +70,9 @@ func newHarnessWithWorker(t *testing.T) *harness {
 	rdb := testenv.Redis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- worker.Run(ctx, testenv.Discard(), d, rdb, worker.Config{Concurrency: 4, ShutdownTimeout: time.Second}) }()
+	go func() {
+		done <- worker.Run(ctx, testenv.Discard(), d, rdb, worker.Config{Concurrency: 4, ShutdownTimeout: time.Second})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
