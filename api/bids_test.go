@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gavelhq/gavel/db"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -139,4 +141,10 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 		kinds = append(kinds, it.Kind)
 	}
 	assert.Equal(t, "bid_release bid_hold charge", strings.Join(kinds, " "))
+
+	// The worker logged both decisions for the recommendations.
+	require.Eventually(t, func() bool {
+		n, err := h.db.NewSelect().Model((*db.BidLog)(nil)).Count(context.Background())
+		return err == nil && n == 2
+	}, 10*time.Second, 20*time.Millisecond)
 }

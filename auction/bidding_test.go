@@ -20,17 +20,22 @@ import (
 const charged = 1_000_000
 
 type bidWorld struct {
-	d       *db.DB
-	bidding *auction.Bidding
-	auction *db.Auction
-	users   []int64
+	d        *db.DB
+	bidding  *auction.Bidding
+	auction  *db.Auction // the first auction
+	auctions []int64
+	users    []int64
+	points   int64 // what each bidder was charged
 }
 
-func newBidWorld(t *testing.T, bidders int) *bidWorld {
+func newBidWorld(t testing.TB, bidders int) *bidWorld { return newBidWorldN(t, bidders, 1, charged) }
+
+// newBidWorldN makes the bidders, each charged `points`, and `auctions` open auctions.
+func newBidWorldN(t testing.TB, bidders, auctions int, points int64) *bidWorld {
 	t.Helper()
 	ctx := context.Background()
 	d := testenv.DB(t)
-	w := &bidWorld{d: d, bidding: &auction.Bidding{DB: d, Log: testenv.Discard()}}
+	w := &bidWorld{d: d, bidding: &auction.Bidding{DB: d, Log: testenv.Discard()}, points: points}
 	wallet := &auction.Wallet{DB: d}
 	mk := func(i int) int64 {
 		u := &db.User{Email: fmt.Sprintf("b%d@example.com", i), EmailKey: fmt.Sprintf("b%d@example.com", i),
@@ -41,18 +46,29 @@ func newBidWorld(t *testing.T, bidders int) *bidWorld {
 	seller := mk(-1)
 	for i := range bidders {
 		id := mk(i)
-		_, err := wallet.Charge(ctx, id, charged, "")
-		require.NoError(t, err)
+		if points <= auction.MaxCharge {
+			_, err := wallet.Charge(ctx, id, points, "")
+			require.NoError(t, err)
+		} else {
+			_, err := db.ApplyLedger(ctx, d, &db.LedgerEntry{UserID: id, Kind: db.KindCharge, Delta: points})
+			require.NoError(t, err)
+		}
 		w.users = append(w.users, id)
 	}
-	w.auction = &db.Auction{SellerID: seller, Name: "Hot lot", StartPrice: 100, CurrentPrice: 100, Status: db.StatusPending,
-		StartAt: time.Now().Add(-time.Second).UTC(), EndAt: time.Now().Add(time.Hour).UTC()}
-	require.NoError(t, db.InsertAuction(ctx, d, w.auction))
+	for i := range auctions {
+		a := &db.Auction{SellerID: seller, Name: fmt.Sprintf("Lot %d", i), StartPrice: 100, CurrentPrice: 100, Status: db.StatusPending,
+			StartAt: time.Now().Add(-time.Second).UTC(), EndAt: time.Now().Add(time.Hour).UTC()}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		if w.auction == nil {
+			w.auction = a
+		}
+		w.auctions = append(w.auctions, a.ID)
+	}
 	return w
 }
 
 // check verifies every invariant of ARCHITECTURE.md that bidding touches.
-func (w *bidWorld) check(t *testing.T) {
+func (w *bidWorld) check(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	var bids []db.Bid
@@ -103,7 +119,7 @@ func (w *bidWorld) check(t *testing.T) {
 		ledger, err := db.LedgerTotals(ctx, w.d, u)
 		require.NoError(t, err)
 		assert.Equal(t, bal, ledger, "user %d: the ledger explains the balance", u)
-		assert.EqualValues(t, charged, bal.Available+bal.Held, "user %d: points conserved", u)
+		assert.Equal(t, w.points, bal.Available+bal.Held, "user %d: points conserved", u)
 		var heldWant int64
 		for _, b := range bids {
 			if b.BidderID == u && b.Status == db.BidLeading {
@@ -113,7 +129,7 @@ func (w *bidWorld) check(t *testing.T) {
 		assert.Equal(t, heldWant, bal.Held, "user %d holds exactly their leading bid", u)
 		total += bal.Available + bal.Held
 	}
-	assert.EqualValues(t, charged*len(w.users), total)
+	assert.Equal(t, w.points*int64(len(w.users)), total)
 }
 
 // storm places n bids from the users at once, with amounts around the rising price.
@@ -193,6 +209,14 @@ func TestLostQueuesAreReconciled(t *testing.T) {
 	n, err = w.bidding.Reconcile(context.Background(), 0)
 	require.NoError(t, err)
 	assert.Zero(t, n, "nothing left to decide")
+
+	// Every bid:log task was lost too: the batch logs every decided bid, once.
+	logged, err := w.bidding.LogUnloggedBids(context.Background())
+	require.NoError(t, err)
+	assert.EqualValues(t, accepted, logged)
+	logged, err = w.bidding.LogUnloggedBids(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, logged)
 }
 
 func TestPlaceBidRules(t *testing.T) {

@@ -25,11 +25,15 @@ func BidByID(ctx context.Context, idb bun.IDB, id int64) (*Bid, error) {
 	return b, nil
 }
 
-// PendingBids lists an auction's pending bids in arrival order.
-func PendingBids(ctx context.Context, idb bun.IDB, auctionID int64) ([]Bid, error) {
+// PendingBids lists an auction's pending bids in arrival order, at most limit of them
+// when limit is positive.
+func PendingBids(ctx context.Context, idb bun.IDB, auctionID, limit int64) ([]Bid, error) {
 	var bs []Bid
-	err := idb.NewSelect().Model(&bs).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).
-		OrderExpr("b.id").Scan(ctx)
+	q := idb.NewSelect().Model(&bs).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).OrderExpr("b.id")
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	err := q.Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pending bids: %w", err)
 	}
@@ -95,6 +99,32 @@ func AuctionsWithStalePending(ctx context.Context, idb bun.IDB, cutoff time.Time
 		Where("b.status = ? AND b.created_at < ?", BidPending, cutoff.UTC()).Limit(limit).Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("stale pending bids: %w", err)
+	}
+	return ids, nil
+}
+
+// HasPendingBids reports whether the auction has a pending bid, without locking anything.
+func HasPendingBids(ctx context.Context, idb bun.IDB, auctionID int64) (bool, error) {
+	return idb.NewSelect().Model((*Bid)(nil)).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).Exists(ctx)
+}
+
+// InsertBidLog records a bid log once; a second insert for the bid does nothing.
+func InsertBidLog(ctx context.Context, idb bun.IDB, l *BidLog) error {
+	if _, err := idb.NewInsert().Model(l).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("insert bid log: %w", err)
+	}
+	return nil
+}
+
+// UnloggedBids lists decided bids that have no bid log yet, oldest first.
+func UnloggedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error) {
+	var ids []int64
+	err := idb.NewSelect().Model((*Bid)(nil)).Column("b.id").
+		Where("b.status <> ?", BidPending).
+		Where("NOT EXISTS (SELECT 1 FROM bid_logs AS l WHERE l.bid_id = b.id)").
+		OrderExpr("b.id").Limit(limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("unlogged bids: %w", err)
 	}
 	return ids, nil
 }

@@ -155,3 +155,17 @@ type PublicBid struct {
 	BidderNickname string    `bun:"nickname"`
 	CreatedAt      time.Time `bun:"created_at"`
 }
+
+// BidLog is the record of a decided bid that recommendations learn from.
+type BidLog struct {
+	bun.BaseModel `bun:"table:bid_logs"`
+
+	BidID     int64     `bun:"bid_id,pk"`
+	AuctionID int64     `bun:"auction_id"`
+	BidderID  int64     `bun:"bidder_id"`
+	Age       int       `bun:"age"`
+	Gender    string    `bun:"gender"`
+	Amount    int64     `bun:"amount"`
+	Success   bool      `bun:"success"`
+	CreatedAt time.Time `bun:"created_at"`
+}

@@ -34,6 +34,13 @@ func Jobs(log *slog.Logger, d *db.DB) []Job {
 			}
 			return err
 		}},
+		{Name: "log-decided-bids", Run: func(ctx context.Context) error {
+			n, err := bidding.LogUnloggedBids(ctx)
+			if n > 0 {
+				log.Info("logged decided bids whose bid:log task was lost or late", "count", n)
+			}
+			return err
+		}},
 		{Name: "open-due-auctions", Run: func(ctx context.Context) error {
 			n, err := catalogue.OpenDue(ctx)
 			if n > 0 {

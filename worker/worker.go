@@ -43,7 +43,7 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
 	})
-	if err := srv.Start(Mux(log, d)); err != nil {
+	if err := srv.Start(Mux(log, d, jobs.NewClient(rdb))); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency)
@@ -53,28 +53,54 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 	return nil
 }
 
-// Mux routes task types to their handlers.
-func Mux(log *slog.Logger, d *db.DB) *asynq.ServeMux {
+// Mux routes task types to their handlers; follow-up tasks go through client (nil: none).
+func Mux(log *slog.Logger, d *db.DB, client *asynq.Client) *asynq.ServeMux {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
 	bidding := &auction.Bidding{DB: d, Log: log}
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
 	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
-	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(bidding))
+	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client))
+	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
 	return mux
 }
 
 // handleBidDecide decides every pending bid of the task's auction. A bid another task
 // already decided leaves nothing to do, so duplicates are harmless.
-func handleBidDecide(b *auction.Bidding) asynq.HandlerFunc {
+func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.BidDecidePayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		_, err := b.Decide(ctx, p.AuctionID)
+		d, err := b.Decide(ctx, p.AuctionID)
 		if errors.Is(err, auction.ErrNotFound) {
 			return fmt.Errorf("auction %d: %w", p.AuctionID, asynq.SkipRetry)
+		}
+		if err != nil || client == nil {
+			return err
+		}
+		// Follow-ups, after the commit. A lost one is found by the scheduler's log-decided-bids.
+		for _, bid := range d.Decided {
+			task, opts := jobs.NewBidLogTask(bid.ID)
+			if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+				log.Warn("queue bid log", "bid_id", bid.ID, "err", err)
+			}
+		}
+		return nil
+	}
+}
+
+// handleBidLog records a decided bid for the recommendations.
+func handleBidLog(b *auction.Bidding) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.BidLogPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.BidID <= 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		err := b.LogBid(ctx, p.BidID)
+		if errors.Is(err, auction.ErrNotFound) {
+			return fmt.Errorf("bid %d: %w", p.BidID, asynq.SkipRetry)
 		}
 		return err
 	}

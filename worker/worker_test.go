@@ -35,7 +35,7 @@ func TestAuctionOpenTask(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := testenv.DB(t)
-	mux := Mux(testenv.Discard(), d)
+	mux := Mux(testenv.Discard(), d, nil)
 
 	due := newAuction(t, d, time.Now().Add(-time.Second))
 	early := newAuction(t, d, time.Now().Add(time.Hour))
@@ -78,7 +78,7 @@ func TestBidDecideTask(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := testenv.DB(t)
-	mux := Mux(testenv.Discard(), d)
+	mux := Mux(testenv.Discard(), d, nil)
 	a := newAuction(t, d, time.Now().Add(-time.Second))
 	bidder := &db.User{Email: "bidder@example.com", EmailKey: "bidder@example.com", PasswordHash: "x", Nickname: "bidder",
 		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "female"}
@@ -95,6 +95,16 @@ func TestBidDecideTask(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, db.BidLeading, got.Status)
 
+	logTask, _ := jobs.NewBidLogTask(bid.ID)
+	require.NoError(t, mux.ProcessTask(ctx, logTask))
+	require.NoError(t, mux.ProcessTask(ctx, logTask), "logging twice is harmless")
+	var logs []db.BidLog
+	require.NoError(t, d.NewSelect().Model(&logs).Scan(ctx))
+	require.Len(t, logs, 1)
+	assert.Equal(t, "female", logs[0].Gender)
+	assert.True(t, logs[0].Success)
+	assert.Equal(t, auction.Age(bidder.BirthDate, time.Now()), logs[0].Age)
+
 	gone, _ := jobs.NewBidDecideTask(999999, 1)
-	assert.ErrorIs(t, mux.ProcessTask(ctx, gone), asynq.SkipRetry, "an auction that does not exist is not retried")
+	assert.NoError(t, mux.ProcessTask(ctx, gone), "an auction without pending bids has nothing to decide")
 }

@@ -86,3 +86,17 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (auction_id, user_id)
 );
 CREATE INDEX subscriptions_user ON subscriptions (user_id, created_at DESC);
+
+-- One row per decided bid, with the bidder's age and gender at the time: what the
+-- recommendations rank by.
+CREATE TABLE bid_logs (
+    bid_id     BIGINT      PRIMARY KEY REFERENCES bids (id),
+    auction_id BIGINT      NOT NULL,
+    bidder_id  BIGINT      NOT NULL,
+    age        INTEGER     NOT NULL,
+    gender     TEXT        NOT NULL,
+    amount     BIGINT      NOT NULL,
+    success    BOOLEAN     NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX bid_logs_recent ON bid_logs (created_at);

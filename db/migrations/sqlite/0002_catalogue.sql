@@ -80,3 +80,15 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (auction_id, user_id)
 );
 CREATE INDEX subscriptions_user ON subscriptions (user_id, created_at DESC);
+
+CREATE TABLE bid_logs (
+    bid_id     INTEGER   PRIMARY KEY REFERENCES bids (id),
+    auction_id INTEGER   NOT NULL,
+    bidder_id  INTEGER   NOT NULL,
+    age        INTEGER   NOT NULL,
+    gender     TEXT      NOT NULL,
+    amount     INTEGER   NOT NULL,
+    success    BOOLEAN   NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX bid_logs_recent ON bid_logs (created_at);
