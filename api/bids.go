@@ -83,9 +83,12 @@ func (s *Server) handlePlaceBid(c *gin.Context) {
 	ctx := c.Request.Context()
 	bid, err := s.bidding.PlaceBid(ctx, currentUserID(c), id, *req.Amount, key)
 	if err != nil {
-		s.fail(c, err)
+		p := problemFor(c, s.log, err)
+		s.metrics.bids.WithLabelValues(p.Code).Inc()
+		writeProblem(c, p)
 		return
 	}
+	s.metrics.bids.WithLabelValues("accepted").Inc()
 	c.Header("Location", "/api/v1/bids/"+strconv.FormatInt(bid.ID, 10))
 	if wait := preferWait(c.Request.Header); wait > 0 && bid.Status == db.BidPending {
 		bid = s.awaitDecision(ctx, bid, wait)

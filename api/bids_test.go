@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gavelhq/gavel/db"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -141,6 +142,18 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 		kinds = append(kinds, it.Kind)
 	}
 	assert.Equal(t, "bid_release bid_hold charge", strings.Join(kinds, " "))
+
+	// Metrics: the API counts bids by result, the worker decisions by outcome and latency.
+	metrics := string(h.client().do("GET", "/metrics", nil).body)
+	assert.Contains(t, metrics, `gavel_bids_placed_total{result="bid_too_low"} 1`)
+	assert.Contains(t, metrics, `gavel_bids_placed_total{result="own_auction"} 1`)
+	assert.Contains(t, metrics, `gavel_bids_placed_total{result="accepted"} 3`, "two bids and a replay")
+	n, err := testutil.GatherAndCount(h.workerMetrics, "gavel_bids_decided_total", "gavel_bid_decision_seconds", "gavel_queue_tasks")
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "two outcomes are not both seen yet, but every family is there: %d", n)
+	leading, err := testutil.GatherAndCount(h.workerMetrics, "gavel_bids_decided_total")
+	require.NoError(t, err)
+	assert.Equal(t, 1, leading, "both bids led when decided")
 
 	// The worker logged both decisions for the recommendations.
 	require.Eventually(t, func() bool {

@@ -25,6 +25,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -53,6 +54,8 @@ type harness struct {
 	redis  *redis.Client
 	srv    *httptest.Server
 	api    *api.Server
+	// workerMetrics is the registry of the worker of newHarnessWithWorker.
+	workerMetrics *prometheus.Registry
 }
 
 func newHarness(t *testing.T) *harness {
@@ -70,15 +73,18 @@ func newHarnessWithWorker(t *testing.T) *harness {
 	rdb := testenv.Redis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	reg := prometheus.NewRegistry()
 	go func() {
-		done <- worker.Run(ctx, testenv.Discard(), d, rdb, worker.Config{Concurrency: 4, ShutdownTimeout: time.Second})
+		done <- worker.Run(ctx, testenv.Discard(), d, rdb, worker.Config{Concurrency: 4, ShutdownTimeout: time.Second, Metrics: reg})
 	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
 		rdb.Close()
 	})
-	return startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb)})
+	h := startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb)})
+	h.workerMetrics = reg
+	return h
 }
 
 // startServer starts one more API instance on d and rdb.

@@ -11,6 +11,7 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	bids     *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg *prometheus.Registry, d *db.DB) *httpMetrics {
@@ -23,7 +24,10 @@ func newHTTPMetrics(reg *prometheus.Registry, d *db.DB) *httpMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	m.bids = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gavel_bids_placed_total", Help: "Bids received, by result (accepted, or the problem code).",
+	}, []string{"result"})
+	reg.MustRegister(m.requests, m.latency, m.bids)
 	reg.MustRegister(collectors.NewDBStatsCollector(d.DB.DB, "gavel"))
 	// Process and Go runtime metrics belong to the process; register them once per registry.
 	_ = reg.Register(collectors.NewGoCollector())

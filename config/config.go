@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []string      // GAVEL_TRUSTED_PROXIES: comma-separated IPs or CIDRs of load balancers
 	DebugAddr      string        // GAVEL_DEBUG_ADDR: where to serve pprof; empty: nowhere
 	ListCacheTTL   time.Duration // GAVEL_LIST_CACHE_TTL: micro-cache of public list pages; 0 turns it off
+	MetricsAddr    string        // GAVEL_METRICS_ADDR: where `gavel worker` and `gavel scheduler` serve /metrics
+	DecideOneByOne bool          // GAVEL_DECIDE_ONE_BY_ONE: one bid per decision transaction (benchmarks)
 	// SessionSecretGenerated is true when no secret was configured and one was made up.
 	SessionSecretGenerated bool
 }
@@ -46,6 +48,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionSecret:  getenv("GAVEL_SESSION_SECRET"),
 		LogFormat:      orDefault(getenv("GAVEL_LOG_FORMAT"), "text"),
 		DebugAddr:      strings.TrimSpace(getenv("GAVEL_DEBUG_ADDR")),
+		MetricsAddr:    strings.TrimSpace(getenv("GAVEL_METRICS_ADDR")),
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
@@ -87,10 +90,19 @@ func Load(getenv func(string) string) (Config, error) {
 			c.BatchEvery = d
 		}
 	}
-	if c.DebugAddr != "" {
-		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
-			bad("GAVEL_DEBUG_ADDR", err)
+	for name, addr := range map[string]string{"GAVEL_DEBUG_ADDR": c.DebugAddr, "GAVEL_METRICS_ADDR": c.MetricsAddr} {
+		if addr != "" {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				bad(name, err)
+			}
 		}
+	}
+	if v := strings.TrimSpace(getenv("GAVEL_DECIDE_ONE_BY_ONE")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("GAVEL_DECIDE_ONE_BY_ONE", err)
+		}
+		c.DecideOneByOne = b
 	}
 	if c.RecommenderURL != "" {
 		if u, err := url.Parse(c.RecommenderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -171,6 +183,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.Duration("list_cache_ttl", c.ListCacheTTL),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("decide_one_by_one", c.DecideOneByOne),
 	)
 }
 

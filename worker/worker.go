@@ -14,6 +14,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,6 +23,11 @@ type Config struct {
 	Concurrency int
 	// ShutdownTimeout is how long in-flight tasks may run after a stop is asked for.
 	ShutdownTimeout time.Duration
+	// Metrics receives the worker's metrics; nil keeps none.
+	Metrics prometheus.Registerer
+	// OneBidPerDecision decides one bid per transaction instead of all pending ones, to
+	// compare the two designs in benchmarks.
+	OneBidPerDecision bool
 }
 
 // Run serves tasks until ctx is done, then stops taking new ones and lets those in
@@ -43,7 +49,8 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
 	})
-	if err := srv.Start(Mux(log, d, jobs.NewClient(rdb))); err != nil {
+	mux := newMux(log, d, jobs.NewClient(rdb), newMetrics(cfg.Metrics, rdb), cfg.OneBidPerDecision)
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency)
@@ -55,19 +62,23 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 
 // Mux routes task types to their handlers; follow-up tasks go through client (nil: none).
 func Mux(log *slog.Logger, d *db.DB, client *asynq.Client) *asynq.ServeMux {
+	return newMux(log, d, client, newMetrics(nil, nil), false)
+}
+
+func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid bool) *asynq.ServeMux {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
-	bidding := &auction.Bidding{DB: d, Log: log}
+	bidding := &auction.Bidding{DB: d, Log: log, OneBidPerDecision: oneBid}
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
 	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
-	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client))
+	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client, m))
 	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
 	return mux
 }
 
 // handleBidDecide decides every pending bid of the task's auction. A bid another task
 // already decided leaves nothing to do, so duplicates are harmless.
-func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client) asynq.HandlerFunc {
+func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client, m *metrics) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.BidDecidePayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
@@ -77,8 +88,18 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client)
 		if errors.Is(err, auction.ErrNotFound) {
 			return fmt.Errorf("auction %d: %w", p.AuctionID, asynq.SkipRetry)
 		}
-		if err != nil || client == nil {
+		if err != nil {
 			return err
+		}
+		for _, bid := range d.Decided {
+			outcome := bid.Status // leading or rejected at the moment of the decision
+			m.decided.WithLabelValues(outcome).Inc()
+			if bid.DecidedAt != nil {
+				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
+			}
+		}
+		if client == nil {
+			return nil
 		}
 		// Follow-ups, after the commit. A lost one is found by the scheduler's log-decided-bids.
 		for _, bid := range d.Decided {

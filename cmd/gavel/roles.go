@@ -21,6 +21,8 @@ import (
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/worker"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -34,6 +36,9 @@ type env struct {
 	db     *db.DB
 	redis  *redis.Client
 	stdout io.Writer
+	// metrics is the process's registry: the API serves it at /metrics, and `gavel worker`
+	// on GAVEL_METRICS_ADDR.
+	metrics *prometheus.Registry
 }
 
 func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
@@ -77,7 +82,7 @@ func runRole(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	}
 	defer rdb.Close()
 	log.Info("starting", "config", cfg)
-	return r(ctx, &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout})
+	return r(ctx, &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout, metrics: prometheus.NewRegistry()})
 }
 
 // runDev runs the API, the worker and the scheduler in one process, on an embedded SQLite
@@ -107,7 +112,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	}
 	defer rdb.Close()
 	log.Info("starting", "config", cfg)
-	e := &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout}
+	e := &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout, metrics: prometheus.NewRegistry()}
 	err = together(ctx, e, roleAPI, roleWorker, roleScheduler)
 	log.Debug("dev stopped", "uptime", time.Since(start))
 	return err
@@ -140,7 +145,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
 		Images: images, Opener: &jobs.Enqueuer{Client: queue}, Decisions: &jobs.Enqueuer{Client: queue},
-		ListCacheTTL: e.cfg.ListCacheTTL,
+		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
 		return err
@@ -179,7 +184,17 @@ func roleAPI(ctx context.Context, e *env) error {
 }
 
 func roleWorker(ctx context.Context, e *env) error {
-	return worker.Run(ctx, e.log, e.db, e.redis, worker.Config{})
+	if addr := e.cfg.MetricsAddr; addr != "" {
+		go func() {
+			e.log.Info("metrics listener", "addr", addr)
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
+			if err := http.ListenAndServe(addr, mux); err != nil {
+				e.log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
+	return worker.Run(ctx, e.log, e.db, e.redis, worker.Config{Metrics: e.metrics, OneBidPerDecision: e.cfg.DecideOneByOne})
 }
 
 func roleScheduler(ctx context.Context, e *env) error {

@@ -1,0 +1,47 @@
+package worker
+
+import (
+	"github.com/gavelhq/gavel/jobs"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// metrics are the worker's: bid decisions by outcome, the time from a bid's acceptance to
+// its decision, and the size of each queue.
+type metrics struct {
+	decided *prometheus.CounterVec
+	latency prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
+	m := &metrics{
+		decided: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gavel_bids_decided_total", Help: "Bids decided, by outcome (leading, rejected).",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gavel_bid_decision_seconds",
+			Help:    "Time from a bid's acceptance to its decision.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+	}
+	if reg == nil {
+		return m // counted, but exported nowhere
+	}
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gavel_queue_tasks", Help: "Tasks waiting in the Asynq queues (pending, scheduled and retrying), all queues.",
+	}, func() float64 {
+		var n int
+		for q := range jobs.QueueWeights {
+			if info, err := inspector.GetQueueInfo(q); err == nil {
+				n += info.Pending + info.Scheduled + info.Retry
+			}
+		}
+		return float64(n)
+	})
+	for _, c := range []prometheus.Collector{m.decided, m.latency, depth} {
+		_ = reg.Register(c) // a second worker in one process shares the first one's collectors
+	}
+	return m
+}
