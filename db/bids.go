@@ -128,3 +128,17 @@ func UnloggedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error
 	}
 	return ids, nil
 }
+
+// BidsOfAuctions lists every bid of the auctions.
+func BidsOfAuctions(ctx context.Context, idb bun.IDB, auctionIDs []int64) ([]Bid, error) {
+	var bs []Bid
+	err := idb.NewSelect().Model(&bs).Where("b.auction_id IN (?)", bun.In(auctionIDs)).OrderExpr("b.id").Scan(ctx)
+	return bs, err
+}
+
+// UsersWithEmailPrefix lists the users whose email starts with prefix.
+func UsersWithEmailPrefix(ctx context.Context, idb bun.IDB, prefix string) ([]User, error) {
+	var us []User
+	err := idb.NewSelect().Model(&us).Where("email_key LIKE ?", escapeLike(prefix)+"%").Scan(ctx)
+	return us, err
+}

@@ -5,16 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/gavelhq/gavel/bench"
+	"github.com/gavelhq/gavel/config"
 )
 
-// runBench is `gavel bench list`: it loads the listing API of a running Gavel.
-func runBench(ctx context.Context, stdout io.Writer, args []string) error {
+// runBench is `gavel bench list|bids`: it loads the API of a running Gavel.
+func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
+	if len(args) > 0 && args[0] == "bids" {
+		return runBenchBids(ctx, cfg, log, stdout, args[1:])
+	}
 	if len(args) == 0 || args[0] != "list" {
-		return fmt.Errorf("%w: usage: gavel bench list [--url URL] [--clients N] [--duration D] [--scenario NAME,...]", errUsage)
+		return fmt.Errorf("%w: usage: gavel bench list|bids [flags] (-h for the flags)", errUsage)
 	}
 	fs := flag.NewFlagSet("bench list", flag.ContinueOnError)
 	base := fs.String("url", "http://localhost:8080", "the API's base URL")
@@ -54,5 +59,63 @@ func runBench(ctx context.Context, stdout io.Writer, args []string) error {
 	if ran == 0 {
 		return fmt.Errorf("%w: no scenario named %q", errUsage, *only)
 	}
+	return nil
+}
+
+// runBenchBids is `gavel bench bids`: bidders with real sessions bid through the HTTP API;
+// with DATABASE_URL set to the same database, it then measures the decisions and checks
+// the invariants, and fails when one is broken.
+func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
+	fs := flag.NewFlagSet("bench bids", flag.ContinueOnError)
+	base := fs.String("url", "http://localhost:8080", "the API's base URL")
+	mode := fs.String("mode", "hot", "hot (every bidder on one auction) or spread (over --auctions)")
+	bidders := fs.Int("bidders", 100, "concurrent bidders, each with its own session")
+	auctions := fs.Int("auctions", 10_000, "auctions for the spread mode")
+	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	n := 1
+	switch *mode {
+	case "hot":
+	case "spread":
+		n = *auctions
+	default:
+		return fmt.Errorf("%w: --mode is hot or spread", errUsage)
+	}
+	if *bidders < 1 || n < 1 || *duration <= 0 {
+		return fmt.Errorf("%w: --bidders, --auctions and --duration must be positive", errUsage)
+	}
+	run, err := bench.RunBids(ctx, bench.BidOptions{BaseURL: strings.TrimRight(*base, "/"), Bidders: *bidders,
+		Auctions: n, Duration: *duration, Log: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d bidders on %d auction(s) for %s\n", *mode, *bidders, n, run.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "accepted %8.0f bids/s  (%d accepted, refused %v, errors %d)  answer p50 %s p99 %s\n",
+		float64(run.Accepted)/run.Elapsed.Seconds(), run.Accepted, run.Refused, run.Errors,
+		run.P50.Round(10*time.Microsecond), run.P99.Round(10*time.Microsecond))
+	if cfg.DatabaseURL == "" {
+		fmt.Fprintln(stdout, "set DATABASE_URL to the API's database to measure decisions and check the invariants")
+		return nil
+	}
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	check, err := bench.VerifyBids(ctx, d, run)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "decided %8.0f bids/s  (%d decided)  acceptance to decision p50 %s p99 %s\n",
+		check.DecidedPerSec, check.Decided, check.P50.Round(10*time.Microsecond), check.P99.Round(10*time.Microsecond))
+	if len(check.Problems) > 0 {
+		for _, p := range check.Problems[:min(len(check.Problems), 20)] {
+			fmt.Fprintln(stdout, "INVARIANT BROKEN:", p)
+		}
+		return fmt.Errorf("%d invariant violations", len(check.Problems))
+	}
+	fmt.Fprintln(stdout, "invariants hold: nothing pending, one leader per auction, points conserved and held by leading bids, ledger matches")
 	return nil
 }

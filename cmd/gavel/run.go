@@ -31,7 +31,7 @@ commands:
   migrate                    apply the database migrations
   seed [--auctions N] [--users M] [--images-per-auction F] [--seed S]
                              load demo and benchmark data (migrates first)
-  bench list [flags]         load-test the listing API of a running Gavel (see -h)
+  bench list|bids [flags]    load-test the listing or bidding API of a running Gavel (see -h)
   user promote EMAIL         make the user an admin
   recommender                the recommendation service (not built yet)
 
@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "seed":
 		return runSeed(ctx, cfg, log, stdout, rest)
 	case "bench":
-		return runBench(ctx, stdout, rest)
+		return runBench(ctx, cfg, log, stdout, rest)
 	case "recommender":
 		return errors.New("recommender: not built yet (issue: recommendations)")
 	default:
