@@ -71,25 +71,18 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 		if err != nil {
 			return err
 		}
-		var key *db.IdempotencyKey
-		if idempotencyKey != "" {
-			key = &db.IdempotencyKey{UserID: bidderID, Scope: "bids:" + strconv.FormatInt(auctionID, 10),
-				Key: idempotencyKey, RequestHash: requestHash("amount", amount)}
-			prior, err := db.ClaimIdempotencyKey(ctx, tx, key)
-			if err != nil {
+		key, replay, err := claimIdempotencyKey(ctx, tx, bidderID, "bids:"+strconv.FormatInt(auctionID, 10),
+			idempotencyKey, "amount", amount)
+		if err != nil {
+			return err
+		}
+		if replay != nil {
+			var id int64
+			if err := json.Unmarshal(replay, &id); err != nil {
 				return err
 			}
-			if prior != nil {
-				if prior.RequestHash != key.RequestHash {
-					return ErrIdempotencyConflict
-				}
-				var id int64
-				if err := json.Unmarshal(prior.Response, &id); err != nil {
-					return err
-				}
-				bid, err = db.BidByID(ctx, tx, id)
-				return err
-			}
+			bid, err = db.BidByID(ctx, tx, id)
+			return err
 		}
 		if now.Before(a.StartAt) {
 			return ErrAuctionNotStarted

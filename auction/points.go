@@ -37,20 +37,12 @@ func (w *Wallet) Charge(ctx context.Context, userID, amount int64, idempotencyKe
 	}
 	var out Points
 	err := w.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var key *db.IdempotencyKey
-		if idempotencyKey != "" {
-			key = &db.IdempotencyKey{UserID: userID, Scope: "points:charge", Key: idempotencyKey,
-				RequestHash: requestHash("amount", amount)}
-			prior, err := db.ClaimIdempotencyKey(ctx, tx, key)
-			if err != nil {
-				return err
-			}
-			if prior != nil {
-				if prior.RequestHash != key.RequestHash {
-					return ErrIdempotencyConflict
-				}
-				return json.Unmarshal(prior.Response, &out)
-			}
+		key, replay, err := claimIdempotencyKey(ctx, tx, userID, "points:charge", idempotencyKey, "amount", amount)
+		if err != nil {
+			return err
+		}
+		if replay != nil {
+			return json.Unmarshal(replay, &out)
 		}
 		b, err := db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: userID, Kind: db.KindCharge, Delta: amount})
 		if err != nil {
@@ -84,6 +76,28 @@ func (w *Wallet) Balance(ctx context.Context, userID int64) (Points, error) {
 // Ledger returns the user's ledger entries newest first, below beforeID when positive.
 func (w *Wallet) Ledger(ctx context.Context, userID, beforeID, limit int64) ([]db.LedgerEntry, error) {
 	return db.LedgerPage(ctx, w.DB, userID, beforeID, limit)
+}
+
+// claimIdempotencyKey claims the key for a request in the caller's transaction. With no key
+// it does nothing. For a key used before with the same request it returns the stored
+// result to replay; with another request, ErrIdempotencyConflict. Otherwise it returns
+// the claimed key, to save the result under before the commit.
+func claimIdempotencyKey(ctx context.Context, tx bun.Tx, userID int64, scope, key string, request ...any) (*db.IdempotencyKey, []byte, error) {
+	if key == "" {
+		return nil, nil, nil
+	}
+	k := &db.IdempotencyKey{UserID: userID, Scope: scope, Key: key, RequestHash: requestHash(request...)}
+	prior, err := db.ClaimIdempotencyKey(ctx, tx, k)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case prior == nil:
+		return k, nil, nil
+	case prior.RequestHash != k.RequestHash:
+		return nil, nil, ErrIdempotencyConflict
+	default:
+		return nil, prior.Response, nil
+	}
 }
 
 func requestHash(parts ...any) string {

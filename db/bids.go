@@ -81,7 +81,7 @@ func LeadHistory(ctx context.Context, idb bun.IDB, auctionID, beforeID, limit in
 	q := idb.NewSelect().TableExpr("bids AS b").
 		ColumnExpr("b.id, b.amount, u.nickname, b.created_at").
 		Join("JOIN users AS u ON u.id = b.bidder_id").
-		Where("b.auction_id = ? AND b.status IN (?)", auctionID, bun.In([]string{BidLeading, BidOutbid, BidWon})).
+		Where("b.auction_id = ? AND b.status IN (?)", auctionID, bun.List([]string{BidLeading, BidOutbid, BidWon})).
 		OrderExpr("b.id DESC").Limit(limit)
 	if beforeID > 0 {
 		q = q.Where("b.id < ?", beforeID)
@@ -132,7 +132,7 @@ func UnloggedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error
 // BidsOfAuctions lists every bid of the auctions.
 func BidsOfAuctions(ctx context.Context, idb bun.IDB, auctionIDs []int64) ([]Bid, error) {
 	var bs []Bid
-	err := idb.NewSelect().Model(&bs).Where("b.auction_id IN (?)", bun.In(auctionIDs)).OrderExpr("b.id").Scan(ctx)
+	err := idb.NewSelect().Model(&bs).Where("b.auction_id IN (?)", bun.List(auctionIDs)).OrderExpr("b.id").Scan(ctx)
 	return bs, err
 }
 

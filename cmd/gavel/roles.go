@@ -50,17 +50,24 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, e
 	return d, nil
 }
 
-// requireMigrated stops a role from running on a schema older than its code.
-func requireMigrated(ctx context.Context, d *db.DB) error {
+// openMigratedDB opens the database and refuses to go on with a schema older than the
+// code: roles other than dev and migrate never migrate on their own.
+func openMigratedDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	ms, err := d.Migrations()
 	if err != nil {
-		return err
+		d.Close()
+		return nil, err
 	}
 	done, err := d.AppliedMigrations(ctx)
 	if err != nil || len(done) < len(ms) {
-		return errors.New("the database is not migrated: run `gavel migrate` first")
+		d.Close()
+		return nil, errors.New("the database is not migrated: run `gavel migrate` first")
 	}
-	return nil
+	return d, nil
 }
 
 // runRole runs one role against the configured PostgreSQL (or SQLite) and Redis.
@@ -68,14 +75,11 @@ func runRole(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	if cfg.RedisURL == "" {
 		return errors.New("REDIS_URL is not set; only `gavel dev` runs an embedded Redis")
 	}
-	d, err := openDB(ctx, cfg, log)
+	d, err := openMigratedDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireMigrated(ctx, d); err != nil {
-		return err
-	}
 	rdb, err := redisconn.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return err

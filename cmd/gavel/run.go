@@ -175,14 +175,11 @@ func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, args
 	if !*once && fs.NArg() > 0 {
 		return fmt.Errorf("%w: job names go with --once", errUsage)
 	}
-	d, err := openDB(ctx, cfg, log)
+	d, err := openMigratedDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireMigrated(ctx, d); err != nil {
-		return err
-	}
 	all := scheduler.Jobs(log, d)
 	if *once {
 		js, err := scheduler.Select(all, fs.Args())
