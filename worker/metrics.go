@@ -17,7 +17,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 	m := &metrics{
 		decided: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gavel_bids_decided_total", Help: "Bids decided, by outcome (leading, rejected).",
+			Name: "gavel_bids_decided_total", Help: "Bids decided, by status at the end of their decision (leading, outbid, rejected).",
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gavel_bid_decision_seconds",

@@ -92,7 +92,7 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 			return err
 		}
 		for _, bid := range d.Decided {
-			outcome := bid.Status // leading or rejected at the moment of the decision
+			outcome := bid.Status // leading, rejected, or outbid later in the same batch
 			m.decided.WithLabelValues(outcome).Inc()
 			if bid.DecidedAt != nil {
 				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
