@@ -76,7 +76,7 @@ func (a *Accounts) SignUp(ctx context.Context, s SignUp) (*db.User, error) {
 func (a *Accounts) Authenticate(ctx context.Context, email, password string) (*db.User, error) {
 	u, err := db.UserByEmailKey(ctx, a.DB, EmailKey(email))
 	if errors.Is(err, db.ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {

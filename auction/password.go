@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -49,5 +50,6 @@ func CheckPassword(hash, password string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// dummyHash is checked when an email is unknown, so that a login takes as long either way.
-var dummyHash = HashPassword("not a real password")
+// dummyHash is checked when an email is unknown, so that a login takes as long either way;
+// made on first use, not at every start of the program.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("not a real password") })
