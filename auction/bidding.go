@@ -257,27 +257,45 @@ func (b *Bidding) Bid(ctx context.Context, bidID, userID int64) (*db.Bid, error)
 
 func ptr[T any](v T) *T { return &v }
 
-// LogBid records a decided bid with its bidder's age and gender for the recommendations.
-// It is idempotent; a bid not decided yet is not logged.
-func (b *Bidding) LogBid(ctx context.Context, bidID int64) error {
-	bid, err := db.BidByID(ctx, b.DB, bidID)
-	if errors.Is(err, db.ErrNotFound) {
-		return ErrNotFound
+// LogBids records decided bids with their bidders' age and gender for the
+// recommendations, in three statements whatever their number. It is idempotent. Bids not
+// decided yet are left out and reported with ErrBidDecisionPending, so a task retries.
+func (b *Bidding) LogBids(ctx context.Context, bidIDs []int64) error {
+	if len(bidIDs) == 0 {
+		return nil
 	}
+	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
+	if err != nil || len(bids) == 0 {
+		return err
+	}
+	var bidders []int64
+	for _, bid := range bids {
+		bidders = append(bidders, bid.BidderID)
+	}
+	users, err := db.UsersByIDs(ctx, b.DB, bidders)
 	if err != nil {
 		return err
 	}
-	if bid.Status == db.BidPending || bid.DecidedAt == nil {
+	logs := make([]db.BidLog, 0, len(bids))
+	pending := false
+	for _, bid := range bids {
+		if bid.Status == db.BidPending || bid.DecidedAt == nil {
+			pending = true
+			continue
+		}
+		u := users[bid.BidderID]
+		logs = append(logs, db.BidLog{
+			BidID: bid.ID, AuctionID: bid.AuctionID, BidderID: bid.BidderID, Age: Age(u.BirthDate, *bid.DecidedAt),
+			Gender: u.Gender, Amount: bid.Amount, Success: bid.Status != db.BidRejected, CreatedAt: *bid.DecidedAt,
+		})
+	}
+	if err := db.InsertBidLogs(ctx, b.DB, logs); err != nil {
+		return err
+	}
+	if pending {
 		return ErrBidDecisionPending
 	}
-	u, err := db.UserByID(ctx, b.DB, bid.BidderID)
-	if err != nil {
-		return err
-	}
-	return db.InsertBidLog(ctx, b.DB, &db.BidLog{
-		BidID: bid.ID, AuctionID: bid.AuctionID, BidderID: bid.BidderID, Age: Age(u.BirthDate, *bid.DecidedAt),
-		Gender: u.Gender, Amount: bid.Amount, Success: bid.Status != db.BidRejected, CreatedAt: *bid.DecidedAt,
-	})
+	return nil
 }
 
 // LogUnloggedBids logs the decided bids whose bid:log task was lost.
@@ -286,10 +304,8 @@ func (b *Bidding) LogUnloggedBids(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := b.LogBid(ctx, id); err != nil {
-			return 0, err
-		}
+	if err := b.LogBids(ctx, ids); err != nil {
+		return 0, err
 	}
 	return len(ids), nil
 }

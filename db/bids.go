@@ -108,12 +108,35 @@ func HasPendingBids(ctx context.Context, idb bun.IDB, auctionID int64) (bool, er
 	return idb.NewSelect().Model((*Bid)(nil)).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).Exists(ctx)
 }
 
-// InsertBidLog records a bid log once; a second insert for the bid does nothing.
-func InsertBidLog(ctx context.Context, idb bun.IDB, l *BidLog) error {
-	if _, err := idb.NewInsert().Model(l).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-		return fmt.Errorf("insert bid log: %w", err)
+// InsertBidLogs records bid logs, each once: a bid already logged is left as it is.
+func InsertBidLogs(ctx context.Context, idb bun.IDB, logs []BidLog) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	if _, err := idb.NewInsert().Model(&logs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("insert bid logs: %w", err)
 	}
 	return nil
+}
+
+// BidsByIDs reads the bids with the IDs (those that exist).
+func BidsByIDs(ctx context.Context, idb bun.IDB, ids []int64) ([]Bid, error) {
+	var bs []Bid
+	err := idb.NewSelect().Model(&bs).Where("b.id IN (?)", bun.List(ids)).Scan(ctx)
+	return bs, err
+}
+
+// UsersByIDs reads the users with the IDs, by ID.
+func UsersByIDs(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]User, error) {
+	var us []User
+	if err := idb.NewSelect().Model(&us).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]User, len(us))
+	for _, u := range us {
+		out[u.ID] = u
+	}
+	return out, nil
 }
 
 // UnloggedBids lists decided bids that have no bid log yet, oldest first.

@@ -8,20 +8,25 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// TypeBidLog records a decided bid for the recommendations.
+// TypeBidLog records the bids of one decision for the recommendations.
 const TypeBidLog = "bid:log"
 
 // BidLogPayload is the payload of TypeBidLog.
 type BidLogPayload struct {
-	BidID int64 `json:"bid_id"`
+	BidIDs []int64 `json:"bid_ids"`
 }
 
-// NewBidLogTask makes the log task of a decided bid, once per bid.
-func NewBidLogTask(bidID int64) (*asynq.Task, []asynq.Option) {
-	payload, _ := json.Marshal(BidLogPayload{BidID: bidID})
+// NewBidLogTask makes the log task of the bids decided together; decisions decide
+// disjoint sets of bids, so the first bid names the task.
+func NewBidLogTask(bidIDs []int64) (*asynq.Task, []asynq.Option) {
+	payload, _ := json.Marshal(BidLogPayload{BidIDs: bidIDs})
+	first := int64(0)
+	if len(bidIDs) > 0 {
+		first = bidIDs[0]
+	}
 	return asynq.NewTask(TypeBidLog, payload), []asynq.Option{
 		asynq.Queue(QueueLow),
-		asynq.TaskID(fmt.Sprintf("bid:log:%d", bidID)),
+		asynq.TaskID(fmt.Sprintf("bid:log:%d", first)),
 		asynq.MaxRetry(10),
 		asynq.Timeout(30 * time.Second),
 	}

@@ -101,29 +101,30 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 		if client == nil {
 			return nil
 		}
+		if len(d.Decided) == 0 {
+			return nil
+		}
 		// Follow-ups, after the commit. A lost one is found by the scheduler's log-decided-bids.
-		for _, bid := range d.Decided {
-			task, opts := jobs.NewBidLogTask(bid.ID)
-			if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-				log.Warn("queue bid log", "bid_id", bid.ID, "err", err)
-			}
+		ids := make([]int64, len(d.Decided))
+		for i, bid := range d.Decided {
+			ids[i] = bid.ID
+		}
+		task, opts := jobs.NewBidLogTask(ids)
+		if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			log.Warn("queue bid log", "bids", len(ids), "err", err)
 		}
 		return nil
 	}
 }
 
-// handleBidLog records a decided bid for the recommendations.
+// handleBidLog records the bids of a decision for the recommendations.
 func handleBidLog(b *auction.Bidding) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.BidLogPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.BidID <= 0 {
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.BidIDs) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		err := b.LogBid(ctx, p.BidID)
-		if errors.Is(err, auction.ErrNotFound) {
-			return fmt.Errorf("bid %d: %w", p.BidID, asynq.SkipRetry)
-		}
-		return err
+		return b.LogBids(ctx, p.BidIDs)
 	}
 }
 

@@ -95,7 +95,7 @@ func TestBidDecideTask(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, db.BidLeading, got.Status)
 
-	logTask, _ := jobs.NewBidLogTask(bid.ID)
+	logTask, _ := jobs.NewBidLogTask([]int64{bid.ID})
 	require.NoError(t, mux.ProcessTask(ctx, logTask))
 	require.NoError(t, mux.ProcessTask(ctx, logTask), "logging twice is harmless")
 	var logs []db.BidLog
