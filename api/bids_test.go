@@ -87,10 +87,12 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 	res = nell.do("POST", bids, map[string]int64{"amount": 500}, "Idempotency-Key", "n1")
 	assert.Equal(t, "idempotency_key_reused", res.problemCode(t))
 
-	// Points: nell's outbid bid came back, otto holds his lead.
-	nb, _ := nell.balance(t)
+	// Points: nell's outbid bid comes back (a points:release task), otto holds his lead.
+	require.Eventually(t, func() bool {
+		nb, _ := nell.balance(t)
+		return nb == points{10_000, 0}
+	}, 10*time.Second, 20*time.Millisecond)
 	ob, _ := otto.balance(t)
-	assert.Equal(t, points{10_000, 0}, nb)
 	assert.Equal(t, points{9_850, 150}, ob)
 
 	// Reading bids: only the bidder sees a bid; the public history is masked, newest first.

@@ -83,6 +83,8 @@ func TestBidsSurviveAStoppedWorkerAndAnEmptiedRedis(t *testing.T) {
 	n, err := bidding.Reconcile(ctx, 0)
 	require.NoError(t, err)
 	assert.EqualValues(t, stranded, n, "the reconciliation decided what the lost tasks would have")
+	_, err = bidding.ReconcileReleases(ctx)
+	require.NoError(t, err)
 	stopSecond()
 
 	var bids []db.Bid

@@ -125,16 +125,18 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 
 // Decision is the outcome of deciding an auction's pending bids.
 type Decision struct {
-	Decided []db.Bid // the bids decided now, in arrival order
-	Outbid  []db.Bid // former leaders that lost the lead
-	Auction db.Auction
+	Decided  []db.Bid // the bids decided now, in arrival order
+	Outbid   []db.Bid // former leaders that lost the lead
+	Released []db.Bid // outbid and rejected bids, whose points Release gives back
+	Auction  db.Auction
 }
 
 // Decide decides every pending bid of the auction, in arrival order, in one transaction
 // that locks the auction: a bid leads if it reaches the minimum next bid of the moment and
 // was placed before the end; the bid it displaces is outbid; the others are rejected.
-// The points of outbid and rejected bids go back to their bidders in the same transaction,
-// each release once (a unique ledger row). Deciding again finds nothing to do.
+// The transaction touches the auction and its bids only, never a bidder's row: the points
+// of the bids in Released go back through Release, each once, in transactions of their
+// own (ReconcileReleases finds any that were missed). Deciding again finds nothing to do.
 func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error) {
 	// Most tasks of a hot auction find their bid decided by the batch of an earlier one:
 	// a plain read spares them the lock. A bid's task is queued after its commit, so the
@@ -201,12 +203,7 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 		if err := db.SetAuctionLead(ctx, tx, a); err != nil {
 			return err
 		}
-		for _, r := range released {
-			if err := releaseHold(ctx, tx, &r); err != nil {
-				return err
-			}
-		}
-		d.Decided, d.Auction = pending, *a
+		d.Decided, d.Released, d.Auction = pending, released, *a
 		return nil
 	})
 	if errors.Is(err, db.ErrNotFound) {
@@ -218,14 +215,35 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 	return d, nil
 }
 
-// releaseHold gives a bid's held points back to its bidder, once.
-func releaseHold(ctx context.Context, tx bun.Tx, bid *db.Bid) error {
-	_, err := db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
-		Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: &bid.ID, AuctionID: &bid.AuctionID})
-	if errors.Is(err, db.ErrDuplicate) {
-		return fmt.Errorf("bid %d released twice: %w", bid.ID, err)
+// Release gives an outbid or rejected bid's held points back to its bidder, once: a
+// repeat, or a bid that is not outbid or rejected, changes nothing.
+func (b *Bidding) Release(ctx context.Context, bidID int64) error {
+	bid, err := db.BidByID(ctx, b.DB, bidID)
+	if errors.Is(err, db.ErrNotFound) {
+		return ErrNotFound
 	}
-	return err
+	if err != nil || (bid.Status != db.BidOutbid && bid.Status != db.BidRejected) {
+		return err
+	}
+	return b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := db.ApplyLedgerOnce(ctx, tx, &db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
+			Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: &bid.ID, AuctionID: &bid.AuctionID})
+		return err
+	})
+}
+
+// ReconcileReleases releases the outbid and rejected bids whose release task was lost.
+func (b *Bidding) ReconcileReleases(ctx context.Context) (int, error) {
+	ids, err := db.UnreleasedBids(ctx, b.DB, 5000)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := b.Release(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // Reconcile decides the bids that have waited longer than `after`, whatever happened to

@@ -40,6 +40,12 @@ func BenchmarkBidding(b *testing.B) {
 							b.Error(err)
 							return
 						}
+						for _, r := range d.Released {
+							if err := w.bidding.Release(ctx, r.ID); err != nil {
+								b.Error(err)
+								return
+							}
+						}
 						decided.Add(int64(len(d.Decided)))
 					}
 				})
@@ -75,6 +81,9 @@ func BenchmarkBidding(b *testing.B) {
 				b.Fatal(err)
 			}
 			decided.Add(int64(n))
+			if _, err := w.bidding.ReconcileReleases(ctx); err != nil {
+				b.Fatal(err)
+			}
 			total := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64(accepted.Load())/placing.Seconds(), "accepted/s")

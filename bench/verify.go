@@ -19,7 +19,7 @@ type BidCheck struct {
 	PendingAtStart int
 }
 
-// VerifyBids waits (up to a minute) until every bid of the run is decided, then measures
+// VerifyBids waits (up to a minute) until every bid of the run is decided and released, then measures
 // decisions and checks the invariants: nothing pending, at most one leader per auction and
 // it is the auction's leading bid, every bidder's points conserved and held exactly by
 // their leading bids, and each balance explained by the ledger.
@@ -38,9 +38,16 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 				pending++
 			}
 		}
-		if pending == 0 || time.Now().After(deadline) {
+		unreleased, err := db.UnreleasedBids(ctx, d, 1)
+		if err != nil {
+			return nil, err
+		}
+		if (pending == 0 && len(unreleased) == 0) || time.Now().After(deadline) {
 			if pending > 0 {
 				c.Problems = append(c.Problems, fmt.Sprintf("%d bids still pending after a minute", pending))
+			}
+			if len(unreleased) > 0 {
+				c.Problems = append(c.Problems, "outbid or rejected bids still hold points after a minute")
 			}
 			break
 		}

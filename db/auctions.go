@@ -49,7 +49,9 @@ func AuctionByID(ctx context.Context, idb bun.IDB, id int64, lock bool) (*Auctio
 	a := new(Auction)
 	q := idb.NewSelect().Model(a).Where("a.id = ?", id)
 	if lock && idb.Dialect().Name() == dialect.PG {
-		q = q.For("UPDATE")
+		// NO KEY UPDATE: it does not wait for the KEY SHARE locks that inserting a bid (its
+		// foreign key) takes on the auction, so accepting bids never blocks deciding them.
+		q = q.For("NO KEY UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, notFound(err)

@@ -165,3 +165,16 @@ func UsersWithEmailPrefix(ctx context.Context, idb bun.IDB, prefix string) ([]Us
 	err := idb.NewSelect().Model(&us).Where("email_key LIKE ?", escapeLike(prefix)+"%").Scan(ctx)
 	return us, err
 }
+
+// UnreleasedBids lists outbid and rejected bids whose points have not come back yet.
+func UnreleasedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error) {
+	var ids []int64
+	err := idb.NewSelect().Model((*Bid)(nil)).Column("b.id").
+		Where("b.status IN (?)", bun.List([]string{BidOutbid, BidRejected})).
+		Where("NOT EXISTS (SELECT 1 FROM point_ledger AS l WHERE l.bid_id = b.id AND l.kind = ?)", KindBidRelease).
+		OrderExpr("b.id").Limit(limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("unreleased bids: %w", err)
+	}
+	return ids, nil
+}

@@ -77,3 +77,28 @@ func LedgerTotals(ctx context.Context, idb bun.IDB, userID int64) (Balance, erro
 		Where("user_id = ?", userID).Scan(ctx, &b.Available, &b.Held)
 	return b, err
 }
+
+// ApplyLedgerOnce records the entry and changes the balance only if no entry of its kind
+// exists for its bid yet; it reports whether it did. The ledger row is written first, so a
+// repeat takes no lock on the user's row.
+func ApplyLedgerOnce(ctx context.Context, idb bun.IDB, e *LedgerEntry) (bool, error) {
+	e.CreatedAt = time.Now().UTC()
+	res, err := idb.NewInsert().Model(e).On("CONFLICT (bid_id, kind) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert ledger entry: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	_, err = idb.NewUpdate().Model((*User)(nil)).
+		Set("points_available = points_available + ?", e.Delta).
+		Set("points_held = points_held + ?", e.HeldDelta).
+		Where("id = ?", e.UserID).Exec(ctx)
+	if err != nil {
+		if isCheckViolation(err) {
+			return false, ErrInsufficient
+		}
+		return false, fmt.Errorf("update balance: %w", err)
+	}
+	return true, nil
+}

@@ -32,6 +32,13 @@ func Jobs(log *slog.Logger, d *db.DB) []Job {
 			if n > 0 {
 				log.Warn("decided bids whose tasks were lost", "count", n)
 			}
+			if err != nil {
+				return err
+			}
+			n, err = bidding.ReconcileReleases(ctx)
+			if n > 0 {
+				log.Info("released points of outbid and rejected bids", "count", n)
+			}
 			return err
 		}},
 		{Name: "log-decided-bids", Run: func(ctx context.Context) error {

@@ -73,6 +73,7 @@ func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid
 	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
 	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client, m))
 	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
+	mux.HandleFunc(jobs.TypePointsRelease, handlePointsRelease(bidding))
 	return mux
 }
 
@@ -104,7 +105,14 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 		if len(d.Decided) == 0 {
 			return nil
 		}
-		// Follow-ups, after the commit. A lost one is found by the scheduler's log-decided-bids.
+		// Follow-ups, after the commit; the scheduler's reconcile-bids and log-decided-bids
+		// do what a lost one would have.
+		for _, bid := range d.Released {
+			task, opts := jobs.NewPointsReleaseTask(bid.ID)
+			if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+				log.Warn("queue points release", "bid_id", bid.ID, "err", err)
+			}
+		}
 		ids := make([]int64, len(d.Decided))
 		for i, bid := range d.Decided {
 			ids[i] = bid.ID
@@ -114,6 +122,21 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 			log.Warn("queue bid log", "bids", len(ids), "err", err)
 		}
 		return nil
+	}
+}
+
+// handlePointsRelease gives a bid's held points back, once.
+func handlePointsRelease(b *auction.Bidding) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.PointsReleasePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.BidID <= 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		err := b.Release(ctx, p.BidID)
+		if errors.Is(err, auction.ErrNotFound) {
+			return fmt.Errorf("bid %d: %w", p.BidID, asynq.SkipRetry)
+		}
+		return err
 	}
 }
 

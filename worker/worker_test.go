@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -107,4 +108,38 @@ func TestBidDecideTask(t *testing.T) {
 
 	gone, _ := jobs.NewBidDecideTask(999999, 1)
 	assert.NoError(t, mux.ProcessTask(ctx, gone), "an auction without pending bids has nothing to decide")
+}
+
+func TestPointsReleaseTask(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	mux := Mux(testenv.Discard(), d, nil)
+	a := newAuction(t, d, time.Now().Add(-time.Second))
+	bidding := &auction.Bidding{DB: d}
+	var ids []int64
+	for i, amount := range []int64{5, 50} {
+		u := &db.User{Email: fmt.Sprintf("r%d@example.com", i), EmailKey: fmt.Sprintf("r%d@example.com", i), PasswordHash: "x",
+			Nickname: "r", BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "male"}
+		require.NoError(t, db.InsertUser(ctx, d, u))
+		_, err := (&auction.Wallet{DB: d}).Charge(ctx, u.ID, 100, "")
+		require.NoError(t, err)
+		bid, err := bidding.PlaceBid(ctx, u.ID, a.ID, amount, "")
+		require.NoError(t, err)
+		ids = append(ids, u.ID)
+		_ = bid
+	}
+	dec, err := bidding.Decide(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, dec.Released, 1, "the first bid is outbid in the same batch")
+	task, _ := jobs.NewPointsReleaseTask(dec.Released[0].ID)
+	for range 3 {
+		require.NoError(t, mux.ProcessTask(ctx, task), "a release delivered again changes nothing")
+	}
+	bal, err := db.BalanceOf(ctx, d, ids[0])
+	require.NoError(t, err)
+	assert.Equal(t, db.Balance{Available: 100, Held: 0}, bal)
+	rows, err := db.LedgerPage(ctx, d, ids[0], 0, 10)
+	require.NoError(t, err)
+	assert.Len(t, rows, 3, "charge, hold, one release")
 }
