@@ -138,23 +138,17 @@ func (s *Server) handleGetBid(c *gin.Context) {
 
 var bidStatuses = map[string]bool{db.BidPending: true, db.BidLeading: true, db.BidOutbid: true, db.BidRejected: true, db.BidWon: true}
 
-type idCursor struct {
-	Before int64 `json:"b"`
-}
-
 func (s *Server) handleMyBids(c *gin.Context) {
 	status, has := c.GetQuery("status")
 	if has && !bidStatuses[status] {
 		writeProblem(c, invalid("status", "must be one of pending, leading, outbid, rejected, won"))
 		return
 	}
-	var cur idCursor
-	limit, _, p := s.pageParams(c, &cur)
-	if p != nil {
-		writeProblem(c, p)
+	before, limit, ok := s.idPage(c)
+	if !ok {
 		return
 	}
-	rows, err := db.BidsOfBidder(c.Request.Context(), s.db, currentUserID(c), status, cur.Before, limit+1)
+	rows, err := s.bidding.BidsOf(c.Request.Context(), currentUserID(c), status, before, limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -167,18 +161,11 @@ func (s *Server) handleAuctionBids(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var cur idCursor
-	limit, _, p := s.pageParams(c, &cur)
-	if p != nil {
-		writeProblem(c, p)
+	before, limit, ok := s.idPage(c)
+	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	if _, err := s.catalogue.Get(ctx, id, 0); err != nil {
-		s.fail(c, err)
-		return
-	}
-	rows, err := db.LeadHistory(ctx, s.db, id, cur.Before, limit+1)
+	rows, err := s.bidding.History(c.Request.Context(), id, before, limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -103,6 +103,7 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 			BidderNickname string `json:"bidder_nickname"`
 		} `json:"items"`
 	}
+	assert.Equal(t, http.StatusNotFound, h.client().do("GET", "/api/v1/auctions/999999/bids", nil).status)
 	h.client().do("GET", bids, nil).decode(t, &history)
 	require.Len(t, history.Items, 2)
 	assert.Equal(t, int64(150), history.Items[0].Amount)

@@ -69,6 +69,22 @@ func (s *Server) pageParams(c *gin.Context, v any) (limit int64, hasCursor bool,
 	return limit, hasCursor, nil
 }
 
+// idCursor is the position of pages ordered by id, newest first.
+type idCursor struct {
+	Before int64 `json:"b"`
+}
+
+// idPage reads ?limit= and an id cursor; it answers the problem itself when they are bad.
+func (s *Server) idPage(c *gin.Context) (before, limit int64, ok bool) {
+	var cur idCursor
+	limit, _, p := s.pageParams(c, &cur)
+	if p != nil {
+		writeProblem(c, p)
+		return 0, 0, false
+	}
+	return cur.Before, limit, true
+}
+
 // Page is a page of items in every list answer.
 type Page[T any] struct {
 	Items      []T     `json:"items"`

@@ -52,13 +52,11 @@ func (s *Server) handleCharge(c *gin.Context) {
 }
 
 func (s *Server) handleLedger(c *gin.Context) {
-	var cur idCursor
-	limit, _, p := s.pageParams(c, &cur)
-	if p != nil {
-		writeProblem(c, p)
+	before, limit, ok := s.idPage(c)
+	if !ok {
 		return
 	}
-	rows, err := s.wallet.Ledger(c.Request.Context(), currentUserID(c), cur.Before, limit+1)
+	rows, err := s.wallet.Ledger(c.Request.Context(), currentUserID(c), before, limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return

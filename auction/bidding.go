@@ -273,6 +273,23 @@ func (b *Bidding) Bid(ctx context.Context, bidID, userID int64) (*db.Bid, error)
 	return bid, err
 }
 
+// BidsOf lists a bidder's bids newest first (of one status when status is set), those
+// below beforeID when it is positive.
+func (b *Bidding) BidsOf(ctx context.Context, bidderID int64, status string, beforeID, limit int64) ([]db.Bid, error) {
+	return db.BidsOfBidder(ctx, b.DB, bidderID, status, beforeID, limit)
+}
+
+// History lists the bids of an auction that led at some point, newest first.
+func (b *Bidding) History(ctx context.Context, auctionID, beforeID, limit int64) ([]db.PublicBid, error) {
+	if _, err := db.AuctionByID(ctx, b.DB, auctionID, false); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return db.LeadHistory(ctx, b.DB, auctionID, beforeID, limit)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // LogBids records decided bids with their bidders' age and gender for the

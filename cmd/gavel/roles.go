@@ -50,6 +50,20 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, e
 	return d, nil
 }
 
+// openAndMigrateDB opens the database and applies the pending migrations, for the
+// commands that may change the schema themselves (dev, migrate, seed).
+func openAndMigrateDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx, log); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
 // openMigratedDB opens the database and refuses to go on with a schema older than the
 // code: roles other than dev and migrate never migrate on their own.
 func openMigratedDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
@@ -93,14 +107,11 @@ func runRole(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 // file and an in-process Redis unless DATABASE_URL / REDIS_URL are set.
 func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	start := time.Now()
-	d, err := openDB(ctx, cfg, log)
+	d, err := openAndMigrateDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if _, err := d.Migrate(ctx, log); err != nil {
-		return err
-	}
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
 		m, err := redisconn.StartEmbedded()

@@ -129,14 +129,11 @@ func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	if o.Auctions < 0 || o.Users < 0 || o.ImagesPerAuction < 0 || o.ImagesPerAuction > 2 {
 		return fmt.Errorf("%w: counts must be >= 0 and --images-per-auction at most 2", errUsage)
 	}
-	d, err := openDB(ctx, cfg, log)
+	d, err := openAndMigrateDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if _, err := d.Migrate(ctx, log); err != nil {
-		return err
-	}
 	images, err := imagestore.NewDir(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		return err
