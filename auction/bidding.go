@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,6 +55,74 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	var bid *db.Bid
+	var err error
+	if idempotencyKey == "" && b.DB.Kind == db.Postgres {
+		bid, err = b.placeFast(ctx, bidderID, auctionID, amount)
+	} else {
+		bid, err = b.placeInTx(ctx, bidderID, auctionID, amount, idempotencyKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bid.Status == db.BidPending && b.Queue != nil {
+		// The bid is committed: its task must not die with a client that hung up.
+		if err := b.Queue.ScheduleDecision(context.WithoutCancel(ctx), auctionID, bid.ID); err != nil && b.Log != nil {
+			// The bid is safe in the database; the reconciliation decides it.
+			b.Log.Warn("queue bid decision", "bid_id", bid.ID, "err", err)
+		}
+	}
+	return bid, nil
+}
+
+// refusal is why bidderID's bid of amount on a, placed at now by the database clock, is
+// refused, or nil: in this order, the bidder is the seller, the auction has not started,
+// has ended, or the amount is too low.
+func refusal(a *db.Auction, bidderID, amount int64, now time.Time) error {
+	switch {
+	case a.SellerID == bidderID:
+		return ErrOwnAuction
+	case now.Before(a.StartAt):
+		return ErrAuctionNotStarted
+	case !now.Before(a.EndAt) || a.Status == db.StatusDone:
+		return ErrAuctionClosed
+	case amount < MinNextBid(a):
+		return ErrBidTooLow
+	}
+	return nil
+}
+
+// minNextBidSQL is MinNextBid as an SQL expression over an auction's columns; a test
+// holds the two to the same answers.
+const minNextBidSQL = `CASE WHEN leading_bid_id IS NULL THEN start_price ELSE current_price + CASE
+	WHEN current_price < 1000 THEN 10 WHEN current_price < 10000 THEN 100
+	WHEN current_price < 100000 THEN 500 WHEN current_price < 1000000 THEN 1000 ELSE 5000 END END`
+
+// placeFast accepts a bid without an idempotency key on PostgreSQL in one statement that
+// checks the rules against the auction as it is then; a refused bid is explained from
+// the auction and time the statement saw.
+func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int64) (*db.Bid, error) {
+	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount}
+	a, now, err := db.PlaceHold(ctx, b.DB, bid, minNextBidSQL)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, ErrNotFound
+	case errors.Is(err, db.ErrInsufficient):
+		return nil, ErrInsufficientPoints
+	case err != nil:
+		return nil, fmt.Errorf("place bid: %w", err)
+	case bid.ID != 0:
+		return bid, nil
+	}
+	if err := refusal(a, bidderID, amount, now); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("place bid: refused for no known reason (auction %d, bidder %d)", auctionID, bidderID)
+}
+
+// placeInTx accepts a bid in a transaction that also claims the idempotency key; a
+// repeat of the key returns the first bid as it is now.
+func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
 	a, err := db.AuctionByID(ctx, b.DB, auctionID, false)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, ErrNotFound
@@ -71,7 +140,7 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 		if err != nil {
 			return err
 		}
-		key, replay, err := claimIdempotencyKey(ctx, tx, bidderID, "bids:"+strconv.FormatInt(auctionID, 10),
+		key, replay, err := claimIdempotencyKey(ctx, tx, bidderID, "bids:"+strconv.FormatInt(a.ID, 10),
 			idempotencyKey, "amount", amount)
 		if err != nil {
 			return err
@@ -84,21 +153,15 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 			bid, err = db.BidByID(ctx, tx, id)
 			return err
 		}
-		if now.Before(a.StartAt) {
-			return ErrAuctionNotStarted
+		if err := refusal(a, bidderID, amount, now); err != nil {
+			return err
 		}
-		if !now.Before(a.EndAt) || a.Status == db.StatusDone {
-			return ErrAuctionClosed
-		}
-		if amount < MinNextBid(a) {
-			return ErrBidTooLow
-		}
-		bid = &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount, Status: db.BidPending, CreatedAt: now}
+		bid = &db.Bid{AuctionID: a.ID, BidderID: bidderID, Amount: amount, Status: db.BidPending, CreatedAt: now}
 		if err := db.InsertBid(ctx, tx, bid); err != nil {
 			return err
 		}
 		_, err = db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bidderID, Kind: db.KindBidHold,
-			Delta: -amount, HeldDelta: amount, BidID: &bid.ID, AuctionID: &auctionID})
+			Delta: -amount, HeldDelta: amount, BidID: &bid.ID, AuctionID: &a.ID})
 		if errors.Is(err, db.ErrInsufficient) {
 			return ErrInsufficientPoints
 		}
@@ -113,12 +176,6 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 	})
 	if err != nil {
 		return nil, err
-	}
-	if bid.Status == db.BidPending && b.Queue != nil {
-		if err := b.Queue.ScheduleDecision(ctx, auctionID, bid.ID); err != nil && b.Log != nil {
-			// The bid is safe in the database; the reconciliation decides it.
-			b.Log.Warn("queue bid decision", "bid_id", bid.ID, "err", err)
-		}
 	}
 	return bid, nil
 }
@@ -144,106 +201,216 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 	if pending, err := db.HasPendingBids(ctx, b.DB, auctionID); err != nil || !pending {
 		return &Decision{}, err
 	}
-	var d *Decision
+	ds, err := b.decide(ctx, []int64{auctionID}, false)
+	if err != nil {
+		return nil, fmt.Errorf("decide auction %d: %w", auctionID, err)
+	}
+	if len(ds) == 0 {
+		return &Decision{}, nil
+	}
+	return &ds[0], nil
+}
+
+// DecidePending decides the pending bids of up to maxAuctions auctions, those waiting
+// longest first, as Decide does for one, in a single transaction that locks them in ID
+// order. It skips the auctions another transaction is deciding: that one decides again
+// after its commit, until it finds nothing pending (see the worker). It returns a
+// decision per auction that had a pending bid, none when there was nothing to do.
+func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decision, error) {
+	ids, err := db.AuctionsWithPending(ctx, b.DB, maxAuctions)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	ds, err := b.decide(ctx, ids, true)
+	if errors.Is(err, ErrNotFound) { // every one of them locked by others
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decide pending bids: %w", err)
+	}
+	return ds, nil
+}
+
+// decide locks the auctions (or, with skipLocked, those no other transaction holds) and
+// decides their pending bids in one transaction.
+func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, skipLocked bool) ([]Decision, error) {
+	var ds []Decision
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		d = &Decision{}
-		a, err := db.AuctionByID(ctx, tx, auctionID, true)
+		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, skipLocked)
 		if err != nil {
 			return err
 		}
-		var limit int64
-		if b.OneBidPerDecision {
-			limit = 1
+		if len(auctions) == 0 {
+			return db.ErrNotFound
 		}
-		pending, err := db.PendingBids(ctx, tx, auctionID, limit)
-		if err != nil || len(pending) == 0 {
-			return err
-		}
-		now, err := db.Now(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var leader *db.Bid
-		if a.LeadingBidID != nil {
-			if leader, err = db.BidByID(ctx, tx, *a.LeadingBidID); err != nil {
-				return err
-			}
-		}
-		var released []db.Bid
-		for i := range pending {
-			bid := &pending[i]
-			bid.DecidedAt = &now
-			switch {
-			case !bid.CreatedAt.Before(a.EndAt) || a.Status == db.StatusDone:
-				bid.Status, bid.Reason = db.BidRejected, ptr(ReasonClosed)
-				released = append(released, *bid)
-			case bid.Amount >= MinNextBid(a):
-				if leader != nil {
-					leader.Status = db.BidOutbid // decided_at stays the time it took the lead
-					if err := db.SetBidStatus(ctx, tx, leader); err != nil {
-						return err
-					}
-					released = append(released, *leader)
-					d.Outbid = append(d.Outbid, *leader)
-				}
-				bid.Status = db.BidLeading
-				a.CurrentPrice, a.LeadingBidID, a.BidCount = bid.Amount, &bid.ID, a.BidCount+1
-				leader = bid
-			default:
-				bid.Status, bid.Reason = db.BidRejected, ptr(ReasonTooLow)
-				released = append(released, *bid)
-			}
-		}
-		for i := range pending {
-			if err := db.SetBidStatus(ctx, tx, &pending[i]); err != nil {
-				return err
-			}
-		}
-		a.UpdatedAt = now
-		if err := db.SetAuctionLead(ctx, tx, a); err != nil {
-			return err
-		}
-		d.Decided, d.Released, d.Auction = pending, released, *a
-		return nil
+		ds, err = b.DecideLocked(ctx, tx, auctions)
+		return err
 	})
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, fmt.Errorf("decide auction %d: %w", auctionID, err)
+	return ds, err
+}
+
+// DecideLocked decides the pending bids of the auctions, which tx has locked, and writes
+// the bids and auctions back in one statement each; the auctions are updated in place.
+func (b *Bidding) DecideLocked(ctx context.Context, tx bun.IDB, auctions []db.Auction) ([]Decision, error) {
+	ids := make([]int64, len(auctions))
+	var leaderIDs []int64
+	for i, a := range auctions {
+		ids[i] = a.ID
+		if a.LeadingBidID != nil {
+			leaderIDs = append(leaderIDs, *a.LeadingBidID)
+		}
 	}
-	return d, nil
+	pending, err := db.PendingBidsOf(ctx, tx, ids)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	now, err := db.Now(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	leaders := map[int64]db.Bid{}
+	if len(leaderIDs) > 0 {
+		bs, err := db.BidsByIDs(ctx, tx, leaderIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range bs {
+			leaders[l.ID] = l
+		}
+	}
+	byAuction := map[int64][]db.Bid{}
+	for _, bid := range pending {
+		byAuction[bid.AuctionID] = append(byAuction[bid.AuctionID], bid)
+	}
+	var ds []Decision
+	var changedBids []db.Bid
+	var changedAuctions []db.Auction
+	for i := range auctions {
+		a := &auctions[i]
+		bids := byAuction[a.ID]
+		if len(bids) == 0 {
+			continue
+		}
+		if b.OneBidPerDecision {
+			bids = bids[:1]
+		}
+		var leader *db.Bid
+		if a.LeadingBidID != nil {
+			if l, ok := leaders[*a.LeadingBidID]; ok {
+				leader = &l
+			}
+		}
+		d := decideAuction(a, leader, bids, now)
+		if leader != nil && leader.Status == db.BidOutbid {
+			changedBids = append(changedBids, *leader)
+		}
+		changedBids = append(changedBids, bids...)
+		a.UpdatedAt = now
+		changedAuctions = append(changedAuctions, *a)
+		d.Auction = *a
+		ds = append(ds, d)
+	}
+	if err := db.SetBidStatuses(ctx, tx, changedBids); err != nil {
+		return nil, err
+	}
+	if err := db.SetAuctionLeads(ctx, tx, changedAuctions); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// decideAuction decides the auction's pending bids in arrival order, updating the bids,
+// the auction and the leader (nil: none yet) in place.
+func decideAuction(a *db.Auction, leader *db.Bid, pending []db.Bid, now time.Time) Decision {
+	var d Decision
+	for i := range pending {
+		bid := &pending[i]
+		bid.DecidedAt = &now
+		switch {
+		case !bid.CreatedAt.Before(a.EndAt) || a.Status == db.StatusDone:
+			bid.Status, bid.Reason = db.BidRejected, ptr(ReasonClosed)
+			d.Released = append(d.Released, *bid)
+		case bid.Amount >= MinNextBid(a):
+			if leader != nil {
+				leader.Status = db.BidOutbid // decided_at stays the time it took the lead
+				d.Released = append(d.Released, *leader)
+				d.Outbid = append(d.Outbid, *leader)
+			}
+			bid.Status = db.BidLeading
+			a.CurrentPrice, a.LeadingBidID, a.BidCount = bid.Amount, &bid.ID, a.BidCount+1
+			leader = bid
+		default:
+			bid.Status, bid.Reason = db.BidRejected, ptr(ReasonTooLow)
+			d.Released = append(d.Released, *bid)
+		}
+	}
+	d.Decided = pending
+	return d
 }
 
 // Release gives an outbid or rejected bid's held points back to its bidder, once: a
 // repeat, or a bid that is not outbid or rejected, changes nothing.
 func (b *Bidding) Release(ctx context.Context, bidID int64) error {
-	bid, err := db.BidByID(ctx, b.DB, bidID)
-	if errors.Is(err, db.ErrNotFound) {
+	n, err := b.ReleaseBids(ctx, []int64{bidID})
+	if err == nil && n < 0 {
 		return ErrNotFound
 	}
-	if err != nil || (bid.Status != db.BidOutbid && bid.Status != db.BidRejected) {
-		return err
+	return err
+}
+
+// ReleaseBids is Release for many bids, in one transaction; it returns how many it
+// released now, or -1 when none of the bids exists.
+func (b *Bidding) ReleaseBids(ctx context.Context, bidIDs []int64) (int, error) {
+	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
+	if err != nil {
+		return 0, fmt.Errorf("release bids: %w", err)
 	}
-	return b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		_, err := db.ApplyLedgerOnce(ctx, tx, &db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
-			Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: &bid.ID, AuctionID: &bid.AuctionID})
+	if len(bids) == 0 {
+		return -1, nil
+	}
+	var es []db.LedgerEntry
+	for _, bid := range bids {
+		if bid.Status != db.BidOutbid && bid.Status != db.BidRejected {
+			continue
+		}
+		es = append(es, db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
+			Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: ptr(bid.ID), AuctionID: ptr(bid.AuctionID)})
+	}
+	if len(es) == 0 {
+		return 0, nil
+	}
+	var n int
+	err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err = db.ApplyLedgerOnceMany(ctx, tx, es)
 		return err
 	})
+	if err != nil {
+		return 0, fmt.Errorf("release bids: %w", err)
+	}
+	return n, nil
 }
 
 // ReconcileReleases releases the outbid and rejected bids whose release task was lost.
 func (b *Bidding) ReconcileReleases(ctx context.Context) (int, error) {
-	ids, err := db.UnreleasedBids(ctx, b.DB, 5000)
-	if err != nil {
-		return 0, err
-	}
-	for _, id := range ids {
-		if err := b.Release(ctx, id); err != nil {
-			return 0, err
+	const chunk = 500
+	n := 0
+	for {
+		ids, err := db.UnreleasedBids(ctx, b.DB, chunk)
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		m, err := b.ReleaseBids(ctx, ids)
+		if err != nil {
+			return n, err
+		}
+		n += max(m, 0)
+		if len(ids) < chunk || m <= 0 {
+			return n, nil
 		}
 	}
-	return len(ids), nil
 }
 
 // Reconcile decides the bids that have waited longer than `after`, whatever happened to
@@ -254,12 +421,14 @@ func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) (int, erro
 		return 0, err
 	}
 	n := 0
-	for _, id := range ids {
-		d, err := b.Decide(ctx, id)
-		if err != nil {
+	for chunk := range slices.Chunk(ids, 500) {
+		ds, err := b.decide(ctx, chunk, false)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return n, err
 		}
-		n += len(d.Decided)
+		for _, d := range ds {
+			n += len(d.Decided)
+		}
 	}
 	return n, nil
 }

@@ -144,6 +144,25 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The auctions' opening tasks are setup, not load: bid once they are all open.
+	o.Log.Info("bench: waiting for the auctions to open")
+	err = parallel(o.Auctions, 32, func(i int) error {
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+			var a struct {
+				Status string `json:"status"`
+			}
+			st, err := o.call(ctx, seller.c, "GET", fmt.Sprintf("/api/v1/auctions/%d", run.AuctionIDs[i]), nil, &a)
+			if err == nil && st == http.StatusOK && a.Status != "READY" {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("auction %d still not open: %d %v", run.AuctionIDs[i], st, err)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
 	o.Log.Info("bench: signing up and charging bidders", "count", o.Bidders)
 	bidders := make([]*user, o.Bidders)
 	err = parallel(o.Bidders, 16, func(i int) error {
@@ -199,6 +218,11 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 					}
 				default:
 					refused[st]++
+					if st == http.StatusUnprocessableEntity {
+						// Too low, most likely: someone offered at least as much meanwhile.
+						for cur := highest[k].Load(); amount > cur && !highest[k].CompareAndSwap(cur, amount); cur = highest[k].Load() {
+						}
+					}
 				}
 			}
 			mu.Lock()

@@ -2,10 +2,13 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // InsertBid inserts b and sets its ID.
@@ -177,4 +180,120 @@ func UnreleasedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, err
 		return nil, fmt.Errorf("unreleased bids: %w", err)
 	}
 	return ids, nil
+}
+
+// AuctionsWithPending lists up to limit auctions that have a pending bid, those waiting
+// longest first.
+func AuctionsWithPending(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error) {
+	var ids []int64
+	err := idb.NewSelect().Model((*Bid)(nil)).Column("b.auction_id").
+		Where("b.status = ?", BidPending).GroupExpr("b.auction_id").OrderExpr("min(b.id)").Limit(limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("auctions with pending bids: %w", err)
+	}
+	return ids, nil
+}
+
+// LockAuctions reads the auctions with the IDs, by ID, locking them in that order on
+// PostgreSQL (FOR NO KEY UPDATE, as AuctionByID) so that transactions locking several
+// never deadlock on each other; with skipLocked it leaves out those another transaction
+// holds instead of waiting. On SQLite the write transaction already excludes others.
+func LockAuctions(ctx context.Context, idb bun.IDB, ids []int64, skipLocked bool) ([]Auction, error) {
+	var as []Auction
+	q := idb.NewSelect().Model(&as).Where("a.id IN (?)", bun.List(ids)).OrderExpr("a.id")
+	if idb.Dialect().Name() == dialect.PG {
+		if skipLocked {
+			q = q.For("NO KEY UPDATE SKIP LOCKED")
+		} else {
+			q = q.For("NO KEY UPDATE")
+		}
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock auctions: %w", err)
+	}
+	return as, nil
+}
+
+// PendingBidsOf lists the pending bids of the auctions, by auction and arrival.
+func PendingBidsOf(ctx context.Context, idb bun.IDB, auctionIDs []int64) ([]Bid, error) {
+	var bs []Bid
+	err := idb.NewSelect().Model(&bs).Where("b.status = ? AND b.auction_id IN (?)", BidPending, bun.List(auctionIDs)).
+		OrderExpr("b.auction_id, b.id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending bids: %w", err)
+	}
+	return bs, nil
+}
+
+// SetBidStatuses records the decisions about the bids in one statement.
+func SetBidStatuses(ctx context.Context, idb bun.IDB, bs []Bid) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	_, err := idb.NewUpdate().Model(&bs).Column("status", "reason", "decided_at").Bulk().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set bid statuses: %w", err)
+	}
+	return nil
+}
+
+// SetAuctionLeads writes the auctions' prices, leading bids and bid counts in one statement.
+func SetAuctionLeads(ctx context.Context, idb bun.IDB, as []Auction) error {
+	if len(as) == 0 {
+		return nil
+	}
+	_, err := idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
+		Bulk().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set auction leads: %w", err)
+	}
+	return nil
+}
+
+// PlaceHold places b (amount, bidder, auction) in one statement on PostgreSQL, so a bid
+// costs one round trip and no explicit transaction: it reads the auction and the
+// statement's time, and only if the bidder is not the seller, the auction is open at that
+// time and the amount reaches minNext (an SQL expression over the auction's columns,
+// the domain's minimum next bid) it holds the amount from the bidder's available points
+// and inserts the bid as pending, with the statement's time, and its bid_hold ledger row.
+// It returns the auction as read and the time; b.ID stays 0 when the bid was refused.
+// A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
+func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid, minNext string) (*Auction, time.Time, error) {
+	var row struct {
+		Auction
+		DBNow time.Time  `bun:"db_now"`
+		BidID *int64     `bun:"bid_id"`
+		BidAt *time.Time `bun:"bid_at"`
+	}
+	err := idb.NewRaw(`WITH a AS (
+	SELECT a.*, statement_timestamp() AS db_now FROM auctions AS a WHERE a.id = ?2
+), ok AS (
+	SELECT a.id FROM a WHERE a.seller_id <> ?1 AND a.db_now >= a.start_at AND a.db_now < a.end_at
+		AND a.status <> ?4 AND ?0 >= (`+minNext+`)
+), u AS (
+	UPDATE users SET points_available = points_available - ?0, points_held = points_held + ?0
+	WHERE id = ?1 AND EXISTS (SELECT 1 FROM ok)
+	RETURNING id
+), nb AS (
+	INSERT INTO bids (auction_id, bidder_id, amount, status, created_at)
+	SELECT ?2, u.id, ?0, ?5, statement_timestamp() FROM u
+	RETURNING id, created_at
+), l AS (
+	INSERT INTO point_ledger (user_id, kind, delta, held_delta, bid_id, auction_id, created_at)
+	SELECT ?1, ?3, -?0, ?0, nb.id, ?2, nb.created_at FROM nb
+)
+SELECT a.*, nb.id AS bid_id, nb.created_at AS bid_at FROM a LEFT JOIN nb ON true`,
+		b.Amount, b.BidderID, b.AuctionID, KindBidHold, StatusDone, BidPending).Scan(ctx, &row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, time.Time{}, ErrNotFound
+	case err != nil && isCheckViolation(err):
+		return nil, time.Time{}, ErrInsufficient
+	case err != nil:
+		return nil, time.Time{}, fmt.Errorf("place hold: %w", err)
+	}
+	if row.BidID != nil {
+		b.ID, b.Status, b.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
+	}
+	return &row.Auction, row.DBNow.UTC(), nil
 }

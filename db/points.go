@@ -3,9 +3,12 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Ledger kinds.
@@ -101,4 +104,71 @@ func ApplyLedgerOnce(ctx context.Context, idb bun.IDB, e *LedgerEntry) (bool, er
 		return false, fmt.Errorf("update balance: %w", err)
 	}
 	return true, nil
+}
+
+// ApplyLedgerOnceMany is ApplyLedgerOnce for many entries in one transaction: it records
+// those whose bid has no entry of their kind yet, in one statement, then changes the
+// balances of their users, locked in ID order so that two batches sharing users wait for
+// each other instead of deadlocking. It returns how many entries it recorded.
+func ApplyLedgerOnceMany(ctx context.Context, idb bun.IDB, es []LedgerEntry) (int, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	for i := range es {
+		es[i].CreatedAt = now
+	}
+	var recorded []int64
+	_, err := idb.NewInsert().Model(&es).On("CONFLICT (bid_id, kind) DO NOTHING").
+		Returning("bid_id").Exec(ctx, &recorded)
+	if err != nil {
+		return 0, fmt.Errorf("insert ledger entries: %w", err)
+	}
+	type change struct{ delta, held int64 }
+	byBid := make(map[int64]LedgerEntry, len(es))
+	for _, e := range es {
+		byBid[*e.BidID] = e
+	}
+	changes := map[int64]*change{}
+	for _, bidID := range recorded {
+		e := byBid[bidID]
+		c := changes[e.UserID]
+		if c == nil {
+			c = &change{}
+			changes[e.UserID] = c
+		}
+		c.delta += e.Delta
+		c.held += e.HeldDelta
+	}
+	users := make([]int64, 0, len(changes))
+	for id := range changes {
+		users = append(users, id)
+	}
+	slices.Sort(users)
+	if idb.Dialect().Name() == dialect.PG && len(users) > 1 {
+		if _, err := idb.NewSelect().Model((*User)(nil)).Column("id").Where("id IN (?)", bun.List(users)).
+			OrderExpr("id").For("NO KEY UPDATE").Exec(ctx); err != nil {
+			return 0, fmt.Errorf("lock users: %w", err)
+		}
+	}
+	if len(users) == 0 {
+		return 0, nil
+	}
+	var values strings.Builder
+	for i, id := range users {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "(%d, %d, %d)", id, changes[id].delta, changes[id].held)
+	}
+	_, err = idb.NewRaw("WITH d (id, delta, held) AS (VALUES " + values.String() + ") " +
+		"UPDATE users SET points_available = users.points_available + d.delta, " +
+		"points_held = users.points_held + d.held FROM d WHERE users.id = d.id").Exec(ctx)
+	if err != nil {
+		if isCheckViolation(err) {
+			return 0, ErrInsufficient
+		}
+		return 0, fmt.Errorf("update balances: %w", err)
+	}
+	return len(recorded), nil
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +22,7 @@ type AuctionOpenPayload struct {
 func NewAuctionOpenTask(auctionID int64, at time.Time) (*asynq.Task, []asynq.Option) {
 	payload, _ := json.Marshal(AuctionOpenPayload{AuctionID: auctionID})
 	return asynq.NewTask(TypeAuctionOpen, payload), []asynq.Option{
-		asynq.Queue(QueueCritical),
+		asynq.Queue(QueueDefault), // behind bid decisions: a late open is harmless, the window is judged by start_at
 		asynq.TaskID(fmt.Sprintf("auction:open:%d:%d", auctionID, at.UnixMilli())),
 		asynq.ProcessAt(at),
 		asynq.MaxRetry(10),
@@ -31,15 +30,8 @@ func NewAuctionOpenTask(auctionID int64, at time.Time) (*asynq.Task, []asynq.Opt
 	}
 }
 
-// Enqueuer puts the domain's follow-up work on the queues.
-type Enqueuer struct{ Client *asynq.Client }
-
 // ScheduleOpen implements auction.Opener.
 func (e *Enqueuer) ScheduleOpen(ctx context.Context, auctionID int64, at time.Time) error {
 	task, opts := NewAuctionOpenTask(auctionID, at)
-	_, err := e.Client.EnqueueContext(ctx, task, opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return ignoreConflict(e.Client.EnqueueContext(ctx, task, opts...))
 }

@@ -2,26 +2,25 @@ package jobs
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
 )
 
-// TypePointsRelease gives an outbid or rejected bid's held points back, once.
+// TypePointsRelease gives the held points of outbid and rejected bids back, each once.
 const TypePointsRelease = "points:release"
 
 // PointsReleasePayload is the payload of TypePointsRelease.
 type PointsReleasePayload struct {
-	BidID int64 `json:"bid_id"`
+	BidIDs []int64 `json:"bid_ids"`
 }
 
-// NewPointsReleaseTask makes the release task of a bid, once per bid.
-func NewPointsReleaseTask(bidID int64) (*asynq.Task, []asynq.Option) {
-	payload, _ := json.Marshal(PointsReleasePayload{BidID: bidID})
+// NewPointsReleaseTask makes the release task of the bids one decision released. A
+// repeated task releases nothing twice: the ledger allows one release per bid.
+func NewPointsReleaseTask(bidIDs []int64) (*asynq.Task, []asynq.Option) {
+	payload, _ := json.Marshal(PointsReleasePayload{BidIDs: bidIDs})
 	return asynq.NewTask(TypePointsRelease, payload), []asynq.Option{
 		asynq.Queue(QueueCritical),
-		asynq.TaskID(fmt.Sprintf("points:release:%d", bidID)),
 		asynq.MaxRetry(25),
 		asynq.Timeout(30 * time.Second),
 	}

@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	decided *prometheus.CounterVec
 	latency prometheus.Histogram
+	events  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
@@ -24,6 +25,9 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 			Help:    "Time from a bid's acceptance to its decision.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gavel_events_total", Help: "Auction events handed to notification tasks, by kind.",
+		}, []string{"kind"}),
 	}
 	if reg == nil {
 		return m // counted, but exported nowhere
@@ -40,7 +44,7 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 		}
 		return float64(n)
 	})
-	for _, c := range []prometheus.Collector{m.decided, m.latency, depth} {
+	for _, c := range []prometheus.Collector{m.decided, m.latency, m.events, depth} {
 		_ = reg.Register(c) // a second worker in one process shares the first one's collectors
 	}
 	return m

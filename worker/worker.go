@@ -43,8 +43,10 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueueWeights,
 		// The defaults (1 s, 5 s) would add that much latency to every bid decision.
-		TaskCheckInterval:        50 * time.Millisecond,
-		DelayedTaskCheckInterval: 250 * time.Millisecond,
+		// A window's decision task is scheduled for the window's end: the forwarder must
+		// move it to its queue promptly.
+		TaskCheckInterval:        10 * time.Millisecond,
+		DelayedTaskCheckInterval: 10 * time.Millisecond,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
@@ -74,69 +76,152 @@ func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid
 	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client, m))
 	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
 	mux.HandleFunc(jobs.TypePointsRelease, handlePointsRelease(bidding))
+	mux.HandleFunc(jobs.TypeNotifyEvents, handleNotifyEvents(m))
 	return mux
 }
 
-// handleBidDecide decides every pending bid of the task's auction. A bid another task
-// already decided leaves nothing to do, so duplicates are harmless.
+// handleBidDecide decides the pending bids of the task's auction, or every pending bid
+// for a window's task, then queues the follow-ups. A bid another task already decided
+// leaves nothing to do, so duplicates are harmless.
 func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client, m *metrics) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.BidDecidePayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID < 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		d, err := b.Decide(ctx, p.AuctionID)
-		if errors.Is(err, auction.ErrNotFound) {
-			return fmt.Errorf("auction %d: %w", p.AuctionID, asynq.SkipRetry)
-		}
-		if err != nil {
-			return err
-		}
-		for _, bid := range d.Decided {
-			outcome := bid.Status // leading, rejected, or outbid later in the same batch
-			m.decided.WithLabelValues(outcome).Inc()
-			if bid.DecidedAt != nil {
-				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
+		if p.AuctionID > 0 {
+			d, err := b.Decide(ctx, p.AuctionID)
+			if errors.Is(err, auction.ErrNotFound) {
+				return fmt.Errorf("auction %d: %w", p.AuctionID, asynq.SkipRetry)
 			}
-		}
-		if client == nil {
+			if err != nil {
+				return err
+			}
+			followUp(ctx, log, client, m, []auction.Decision{*d})
 			return nil
 		}
-		if len(d.Decided) == 0 {
-			return nil
-		}
-		// Follow-ups, after the commit; the scheduler's reconcile-bids and log-decided-bids
-		// do what a lost one would have.
-		for _, bid := range d.Released {
-			task, opts := jobs.NewPointsReleaseTask(bid.ID)
-			if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-				log.Warn("queue points release", "bid_id", bid.ID, "err", err)
+		// A window's task: decide until a round finds nothing to do, a batch of auctions
+		// per transaction. Bids that arrive meanwhile are decided now rather than by their
+		// own window's task, which will then find nothing. Auctions another task holds are
+		// skipped, not waited for: that task looks again after its commit, so a bid that
+		// came in after its read is still decided without delay.
+		for {
+			ds, err := b.DecidePending(ctx, decideBatch)
+			if err != nil {
+				return err
 			}
+			if len(ds) == 0 {
+				return nil
+			}
+			followUp(ctx, log, client, m, ds)
 		}
-		ids := make([]int64, len(d.Decided))
-		for i, bid := range d.Decided {
-			ids[i] = bid.ID
-		}
-		task, opts := jobs.NewBidLogTask(ids)
-		if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			log.Warn("queue bid log", "bids", len(ids), "err", err)
-		}
-		return nil
 	}
 }
 
-// handlePointsRelease gives a bid's held points back, once.
+// decideBatch is how many auctions one decision transaction takes at most.
+const decideBatch = 500
+
+// followUp counts the decisions and queues, after their commit, the release of the
+// points they freed, the bid logs and the notifications, a task of each kind for all of
+// them. The scheduler's reconcile-bids and log-decided-bids do what a lost task would
+// have; notifications are not reconstructed.
+func followUp(ctx context.Context, log *slog.Logger, client *asynq.Client, m *metrics, ds []auction.Decision) {
+	var released, decided []int64
+	var events []jobs.Event
+	for _, d := range ds {
+		for _, bid := range d.Decided {
+			m.decided.WithLabelValues(bid.Status).Inc() // leading, rejected, or outbid later in the batch
+			if bid.DecidedAt != nil {
+				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
+			}
+			decided = append(decided, bid.ID)
+		}
+		for _, bid := range d.Released {
+			released = append(released, bid.ID)
+		}
+		events = append(events, decisionEvents(d)...)
+	}
+	if client == nil || len(decided) == 0 {
+		return
+	}
+	enqueue := func(task *asynq.Task, opts []asynq.Option) {
+		if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			log.Warn("queue follow-up task", "type", task.Type(), "err", err)
+		}
+	}
+	if len(released) > 0 {
+		enqueue(jobs.NewPointsReleaseTask(released))
+	}
+	enqueue(jobs.NewBidLogTask(decided))
+	if len(events) > 0 {
+		enqueue(jobs.NewNotifyEventsTask(events))
+	}
+}
+
+// decisionEvents are the events of one auction's decision: a rejection for each rejected
+// bid, the loss of the lead for each outbid one, and the auction's new price once.
+func decisionEvents(d auction.Decision) []jobs.Event {
+	var events []jobs.Event
+	for _, bid := range d.Decided {
+		if bid.Status == db.BidRejected {
+			reason := ""
+			if bid.Reason != nil {
+				reason = *bid.Reason
+			}
+			events = append(events, jobs.Event{Kind: jobs.EventBidRejected, AuctionID: bid.AuctionID,
+				BidID: bid.ID, UserID: bid.BidderID, Amount: bid.Amount, Reason: reason, At: *bid.DecidedAt})
+		}
+	}
+	for _, bid := range d.Outbid {
+		events = append(events, jobs.Event{Kind: jobs.EventOutbid, AuctionID: bid.AuctionID,
+			BidID: bid.ID, UserID: bid.BidderID, Amount: bid.Amount, At: d.Auction.UpdatedAt})
+	}
+	if bidder, ok := newLeader(d); ok {
+		a := d.Auction
+		events = append(events, jobs.Event{Kind: jobs.EventPriceChanged, AuctionID: a.ID,
+			BidID: *a.LeadingBidID, UserID: bidder, Amount: a.CurrentPrice, At: a.UpdatedAt})
+	}
+	return events
+}
+
+// newLeader returns the bidder of the auction's leading bid when that bid is one of the
+// decision's, that is when the price changed.
+func newLeader(d auction.Decision) (int64, bool) {
+	if d.Auction.LeadingBidID == nil {
+		return 0, false
+	}
+	for _, bid := range d.Decided {
+		if bid.ID == *d.Auction.LeadingBidID {
+			return bid.BidderID, true
+		}
+	}
+	return 0, false
+}
+
+// handlePointsRelease gives the bids' held points back, each once.
 func handlePointsRelease(b *auction.Bidding) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.PointsReleasePayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.BidID <= 0 {
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.BidIDs) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		err := b.Release(ctx, p.BidID)
-		if errors.Is(err, auction.ErrNotFound) {
-			return fmt.Errorf("bid %d: %w", p.BidID, asynq.SkipRetry)
-		}
+		_, err := b.ReleaseBids(ctx, p.BidIDs)
 		return err
+	}
+}
+
+// handleNotifyEvents accepts the events of a decision or settlement. Delivering them
+// (notification rows, the live streams) is issue 6; until then they are counted.
+func handleNotifyEvents(m *metrics) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.NotifyEventsPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.Events) == 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		for _, e := range p.Events {
+			m.events.WithLabelValues(e.Kind).Inc()
+		}
+		return nil
 	}
 }
 

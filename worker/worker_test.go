@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -70,7 +71,7 @@ func TestScheduleOpenEnqueuesOncePerStart(t *testing.T) {
 	require.NoError(t, e.ScheduleOpen(ctx, 42, at))
 	require.NoError(t, e.ScheduleOpen(ctx, 42, at), "the same start again is not an error")
 	require.NoError(t, e.ScheduleOpen(ctx, 42, at.Add(time.Minute)), "a new start gets a task of its own")
-	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueDefault)
 	require.NoError(t, err)
 	assert.Equal(t, 2, info.Scheduled)
 }
@@ -132,7 +133,7 @@ func TestPointsReleaseTask(t *testing.T) {
 	dec, err := bidding.Decide(ctx, a.ID)
 	require.NoError(t, err)
 	require.Len(t, dec.Released, 1, "the first bid is outbid in the same batch")
-	task, _ := jobs.NewPointsReleaseTask(dec.Released[0].ID)
+	task, _ := jobs.NewPointsReleaseTask([]int64{dec.Released[0].ID, 999999})
 	for range 3 {
 		require.NoError(t, mux.ProcessTask(ctx, task), "a release delivered again changes nothing")
 	}
@@ -142,4 +143,101 @@ func TestPointsReleaseTask(t *testing.T) {
 	rows, err := db.LedgerPage(ctx, d, ids[0], 0, 10)
 	require.NoError(t, err)
 	assert.Len(t, rows, 3, "charge, hold, one release")
+}
+
+func TestWindowDecideTaskDecidesEveryAuctionAndQueuesFollowUps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	rdb := testenv.Redis(t)
+	defer rdb.Close()
+	mux := Mux(testenv.Discard(), d, jobs.NewClient(rdb))
+	bidding := &auction.Bidding{DB: d}
+	var users []int64
+	for i := range 2 {
+		u := &db.User{Email: fmt.Sprintf("w%d@example.com", i), EmailKey: fmt.Sprintf("w%d@example.com", i), PasswordHash: "x",
+			Nickname: "w", BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "male"}
+		require.NoError(t, db.InsertUser(ctx, d, u))
+		_, err := (&auction.Wallet{DB: d}).Charge(ctx, u.ID, 1000, "")
+		require.NoError(t, err)
+		users = append(users, u.ID)
+	}
+	hot := newAuction(t, d, time.Now().Add(-time.Second))
+	quiet := newAuction(t, d, time.Now().Add(-time.Second))
+	place := func(user, auctionID, amount int64) {
+		_, err := bidding.PlaceBid(ctx, user, auctionID, amount, "")
+		require.NoError(t, err)
+	}
+	place(users[0], hot.ID, 10)
+	place(users[1], hot.ID, 20)
+	place(users[0], hot.ID, 20) // too low once 20 leads
+	place(users[1], quiet.ID, 7)
+
+	task, _ := jobs.NewWindowDecideTask(time.Now())
+	require.NoError(t, mux.ProcessTask(ctx, task))
+	pending, err := db.AuctionsWithPending(ctx, d, 10)
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+	for _, a := range []*db.Auction{hot, quiet} {
+		got, err := db.AuctionByID(ctx, d, a.ID, false)
+		require.NoError(t, err)
+		lead, err := db.BidByID(ctx, d, *got.LeadingBidID)
+		require.NoError(t, err)
+		assert.Equal(t, got.CurrentPrice, lead.Amount)
+		assert.Equal(t, users[1], lead.BidderID)
+	}
+
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	byType := map[string][]byte{}
+	for _, q := range []string{jobs.QueueCritical, jobs.QueueDefault, jobs.QueueLow} {
+		tasks, err := inspector.ListPendingTasks(q)
+		require.NoError(t, err)
+		for _, ti := range tasks {
+			assert.NotContains(t, byType, ti.Type, "one follow-up task of each kind")
+			byType[ti.Type] = ti.Payload
+		}
+	}
+	var release jobs.PointsReleasePayload
+	require.NoError(t, json.Unmarshal(byType[jobs.TypePointsRelease], &release))
+	assert.Len(t, release.BidIDs, 2, "the outbid first bid and the rejected one")
+	var logged jobs.BidLogPayload
+	require.NoError(t, json.Unmarshal(byType[jobs.TypeBidLog], &logged))
+	assert.Len(t, logged.BidIDs, 4)
+	var notify jobs.NotifyEventsPayload
+	require.NoError(t, json.Unmarshal(byType[jobs.TypeNotifyEvents], &notify))
+	kinds := map[string]int{}
+	for _, e := range notify.Events {
+		kinds[e.Kind]++
+		if e.Kind == jobs.EventOutbid || e.Kind == jobs.EventBidRejected {
+			assert.Equal(t, users[0], e.UserID)
+		}
+	}
+	assert.Equal(t, map[string]int{jobs.EventPriceChanged: 2, jobs.EventOutbid: 1, jobs.EventBidRejected: 1}, kinds)
+
+	again, _ := jobs.NewWindowDecideTask(time.Now())
+	require.NoError(t, mux.ProcessTask(ctx, again), "a window with nothing pending is done at once")
+}
+
+func TestScheduleDecisionQueuesOneTaskPerWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	defer rdb.Close()
+	e := &jobs.Enqueuer{Client: jobs.NewClient(rdb)}
+	other := &jobs.Enqueuer{Client: jobs.NewClient(rdb)} // another API instance
+	for i := range 50 {
+		require.NoError(t, e.ScheduleDecision(ctx, 1, int64(i)))
+		require.NoError(t, other.ScheduleDecision(ctx, 2, int64(100+i)))
+	}
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
+	require.NoError(t, err)
+	// 100 calls within a few windows: one task per window, however many instances.
+	assert.GreaterOrEqual(t, info.Scheduled+info.Pending, 1)
+	assert.Less(t, info.Scheduled+info.Pending, 50)
+	perBid := &jobs.Enqueuer{Client: jobs.NewClient(rdb), PerBid: true}
+	require.NoError(t, perBid.ScheduleDecision(ctx, 3, 1000))
+	require.NoError(t, perBid.ScheduleDecision(ctx, 3, 1000), "the same bid again is no error")
+	after, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
+	require.NoError(t, err)
+	assert.Equal(t, info.Scheduled+info.Pending+1, after.Scheduled+after.Pending)
 }

@@ -159,7 +159,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
-		Images: images, Opener: &jobs.Enqueuer{Client: queue}, Decisions: &jobs.Enqueuer{Client: queue},
+		Images: images, Opener: &jobs.Enqueuer{Client: queue}, Decisions: &jobs.Enqueuer{Client: queue, PerBid: e.cfg.DecideOneByOne},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
