@@ -32,8 +32,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Images keeps uploaded images' bytes.
 	Images imagestore.Store
-	// Opener schedules the opening of auctions at their start; nil leaves it to the scheduler.
-	Opener auction.Opener
+	// Transitions schedules the opening and closing of auctions on time; nil leaves them
+	// to the scheduler's batches.
+	Transitions auction.Transitions
 	// Decisions queues the decision of every accepted bid; nil leaves it to the reconciliation.
 	Decisions auction.DecisionQueue
 	// ListCacheTTL is how long a public list page may be served from memory; 0 turns the
@@ -75,7 +76,7 @@ func NewServer(d Deps) (*Server, error) {
 		redis:     d.Redis,
 		accounts:  &auction.Accounts{DB: d.DB},
 		wallet:    &auction.Wallet{DB: d.DB},
-		catalogue: &auction.Catalogue{DB: d.DB, Images: d.Images, Opener: d.Opener, Log: d.Log},
+		catalogue: &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log},
 		throttle:  &loginThrottle{rdb: d.Redis},
 		cursors:   cursorCodec{key: derive(d.SessionSecret, "cursor")},
 		registry:  d.Registry,

@@ -123,19 +123,19 @@ func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int
 // placeInTx accepts a bid in a transaction that also claims the idempotency key; a
 // repeat of the key returns the first bid as it is now.
 func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
-	a, err := db.AuctionByID(ctx, b.DB, auctionID, false)
-	if errors.Is(err, db.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("place bid: %w", err)
-	}
-	if a.SellerID == bidderID {
-		return nil, ErrOwnAuction
-	}
 	var bid *db.Bid
-	err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		bid = nil
+		a, err := db.AuctionForBid(ctx, tx, auctionID)
+		if errors.Is(err, db.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if a.SellerID == bidderID {
+			return ErrOwnAuction
+		}
 		now, err := db.Now(ctx, tx)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 	if pending, err := db.HasPendingBids(ctx, b.DB, auctionID); err != nil || !pending {
 		return &Decision{}, err
 	}
-	ds, err := b.decide(ctx, []int64{auctionID}, false)
+	ds, err := b.decide(ctx, []int64{auctionID}, db.LockDecide)
 	if err != nil {
 		return nil, fmt.Errorf("decide auction %d: %w", auctionID, err)
 	}
@@ -221,7 +221,7 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decis
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	ds, err := b.decide(ctx, ids, true)
+	ds, err := b.decide(ctx, ids, db.LockDecideSkip)
 	if errors.Is(err, ErrNotFound) { // every one of them locked by others
 		return nil, nil
 	}
@@ -231,19 +231,19 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decis
 	return ds, nil
 }
 
-// decide locks the auctions (or, with skipLocked, those no other transaction holds) and
-// decides their pending bids in one transaction.
-func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, skipLocked bool) ([]Decision, error) {
+// decide locks the auctions with the lock mode (with SKIP LOCKED, those no other
+// transaction holds) and decides their pending bids in one transaction.
+func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) ([]Decision, error) {
 	var ds []Decision
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, skipLocked)
+		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, lock)
 		if err != nil {
 			return err
 		}
 		if len(auctions) == 0 {
 			return db.ErrNotFound
 		}
-		ds, err = b.DecideLocked(ctx, tx, auctions)
+		ds, err = b.decideLocked(ctx, tx, auctions, b.OneBidPerDecision)
 		return err
 	})
 	if errors.Is(err, db.ErrNotFound) {
@@ -252,9 +252,10 @@ func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, skipLocked boo
 	return ds, err
 }
 
-// DecideLocked decides the pending bids of the auctions, which tx has locked, and writes
-// the bids and auctions back in one statement each; the auctions are updated in place.
-func (b *Bidding) DecideLocked(ctx context.Context, tx bun.IDB, auctions []db.Auction) ([]Decision, error) {
+// decideLocked decides the pending bids of the auctions, which tx has locked (with
+// oneBid, only the first of each), and writes the bids and auctions back in one statement
+// each; the auctions are updated in place.
+func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Auction, oneBid bool) ([]Decision, error) {
 	ids := make([]int64, len(auctions))
 	var leaderIDs []int64
 	for i, a := range auctions {
@@ -294,7 +295,7 @@ func (b *Bidding) DecideLocked(ctx context.Context, tx bun.IDB, auctions []db.Au
 		if len(bids) == 0 {
 			continue
 		}
-		if b.OneBidPerDecision {
+		if oneBid {
 			bids = bids[:1]
 		}
 		var leader *db.Bid
@@ -422,7 +423,7 @@ func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) (int, erro
 	}
 	n := 0
 	for chunk := range slices.Chunk(ids, 500) {
-		ds, err := b.decide(ctx, chunk, false)
+		ds, err := b.decide(ctx, chunk, db.LockDecide)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return n, err
 		}

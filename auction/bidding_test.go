@@ -25,6 +25,7 @@ type bidWorld struct {
 	auction  *db.Auction // the first auction
 	auctions []int64
 	users    []int64
+	seller   int64  // the seller of every auction
 	points   int64 // what each bidder was charged
 }
 
@@ -44,6 +45,7 @@ func newBidWorldN(t testing.TB, bidders, auctions int, points int64) *bidWorld {
 		return u.ID
 	}
 	seller := mk(-1)
+	w.seller = seller
 	for i := range bidders {
 		id := mk(i)
 		if points <= auction.MaxCharge {

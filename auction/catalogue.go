@@ -48,17 +48,21 @@ type AuctionInput struct {
 	EndAt       *time.Time
 }
 
-// Opener is told when an auction must open, so a task can do it on time; the
-// scheduler's batch is the safety net when the task is lost.
-type Opener interface {
+// Transitions is told when an auction must open and close, so tasks can do it on time;
+// the scheduler's batches are the safety net when a task is lost. Cancel withdraws what
+// was scheduled for times that no longer hold; a withdrawn task that runs anyway finds
+// nothing to do.
+type Transitions interface {
 	ScheduleOpen(ctx context.Context, auctionID int64, at time.Time) error
+	ScheduleClose(ctx context.Context, auctionID int64, at time.Time) error
+	Cancel(ctx context.Context, auctionID int64, start, end time.Time)
 }
 
 // Catalogue lists, creates and changes auctions and their images.
 type Catalogue struct {
 	DB     *db.DB
 	Images imagestore.Store
-	Opener Opener // may be nil
+	Transitions Transitions // may be nil
 	Log    *slog.Logger
 	Now    func() time.Time
 }
@@ -107,7 +111,7 @@ func (c *Catalogue) Create(ctx context.Context, sellerID int64, in AuctionInput)
 	if err := db.InsertAuction(ctx, c.DB, a); err != nil {
 		return nil, fmt.Errorf("create auction: %w", err)
 	}
-	c.scheduleOpen(ctx, a)
+	c.schedule(ctx, a)
 	return c.Get(ctx, a.ID, sellerID)
 }
 
@@ -167,7 +171,7 @@ func (c *Catalogue) Update(ctx context.Context, id, sellerID int64, in AuctionIn
 	if err != nil {
 		return nil, err
 	}
-	oldStart := a.StartAt
+	oldStart, oldEnd := a.StartAt, a.EndAt
 	apply(a, in)
 	if err := c.validate(a, in); err != nil {
 		return nil, err
@@ -178,19 +182,21 @@ func (c *Catalogue) Update(ctx context.Context, id, sellerID int64, in AuctionIn
 		}
 		return nil, err
 	}
-	if !a.StartAt.Equal(oldStart) {
-		c.scheduleOpen(ctx, a)
+	if c.Transitions != nil && (!a.StartAt.Equal(oldStart) || !a.EndAt.Equal(oldEnd)) {
+		c.Transitions.Cancel(ctx, a.ID, oldStart, oldEnd)
+		c.schedule(ctx, a)
 	}
 	return c.Get(ctx, id, sellerID)
 }
 
 // Delete removes the seller's auction while it is READY, and its images.
 func (c *Catalogue) Delete(ctx context.Context, id, sellerID int64) error {
-	if _, err := c.editable(ctx, c.DB, id, sellerID, false); err != nil {
+	a, err := c.editable(ctx, c.DB, id, sellerID, false)
+	if err != nil {
 		return err
 	}
 	var keys []string
-	err := c.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = c.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		keys, err = db.DeleteAuctionIfEditable(ctx, tx, id, sellerID)
 		return err
@@ -200,6 +206,9 @@ func (c *Catalogue) Delete(ctx context.Context, id, sellerID int64) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.Transitions != nil {
+		c.Transitions.Cancel(ctx, id, a.StartAt, a.EndAt)
 	}
 	c.deleteFiles(ctx, keys)
 	return nil
@@ -302,12 +311,12 @@ func (c *Catalogue) Image(ctx context.Context, id int64) (*db.AuctionImage, io.R
 }
 
 // OpenDue opens every READY auction whose start has come; the scheduler's safety net.
-func (c *Catalogue) OpenDue(ctx context.Context) (int64, error) {
+func (c *Catalogue) OpenDue(ctx context.Context, chunk int) (int64, error) {
 	var total int64
 	for {
-		n, err := db.OpenDueAuctions(ctx, c.DB, 1000)
+		n, err := db.OpenDueAuctions(ctx, c.DB, int64(chunk))
 		total += n
-		if err != nil || n < 1000 {
+		if err != nil || n < int64(chunk) {
 			return total, err
 		}
 	}
@@ -318,13 +327,16 @@ func (c *Catalogue) Open(ctx context.Context, id int64) (bool, error) {
 	return db.OpenAuction(ctx, c.DB, id)
 }
 
-func (c *Catalogue) scheduleOpen(ctx context.Context, a *db.Auction) {
-	if c.Opener == nil {
+func (c *Catalogue) schedule(ctx context.Context, a *db.Auction) {
+	if c.Transitions == nil {
 		return
 	}
-	if err := c.Opener.ScheduleOpen(ctx, a.ID, a.StartAt); err != nil && c.Log != nil {
-		// The scheduler's open-due-auctions batch opens it anyway.
+	// A lost task is no loss: the scheduler's batches open and close it anyway.
+	if err := c.Transitions.ScheduleOpen(ctx, a.ID, a.StartAt); err != nil && c.Log != nil {
 		c.Log.Warn("schedule auction open", "auction_id", a.ID, "err", err)
+	}
+	if err := c.Transitions.ScheduleClose(ctx, a.ID, a.EndAt); err != nil && c.Log != nil {
+		c.Log.Warn("schedule auction close", "auction_id", a.ID, "err", err)
 	}
 }
 

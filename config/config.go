@@ -22,6 +22,7 @@ type Config struct {
 	HTTPAddr       string
 	DataDir        string
 	BatchEvery     time.Duration
+	BatchSize      int // GAVEL_BATCH_SIZE: auctions per chunk of the scheduler's batches
 	RecommenderURL string
 	SessionSecret  string
 	CookieSecure   bool
@@ -88,6 +89,15 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("GAVEL_BATCH_EVERY", errors.New("must be at least 1s"))
 		default:
 			c.BatchEvery = d
+		}
+	}
+	c.BatchSize = 500
+	if v := strings.TrimSpace(getenv("GAVEL_BATCH_SIZE")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			bad("GAVEL_BATCH_SIZE", errors.New("must be a whole number from 1 to 10000"))
+		} else {
+			c.BatchSize = n
 		}
 	}
 	for name, addr := range map[string]string{"GAVEL_DEBUG_ADDR": c.DebugAddr, "GAVEL_METRICS_ADDR": c.MetricsAddr} {
@@ -175,6 +185,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("data_dir", c.DataDir),
 		slog.Duration("batch_every", c.BatchEvery),
+		slog.Int("batch_size", c.BatchSize),
 		slog.String("recommender_url", maskURL(c.RecommenderURL, "in-process")),
 		slog.String("session_secret", mask(c.SessionSecret, c.SessionSecretGenerated)),
 		slog.Bool("cookie_secure", c.CookieSecure),

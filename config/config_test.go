@@ -17,6 +17,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, ":8080", c.HTTPAddr)
 	assert.Equal(t, "./data", c.DataDir)
 	assert.Equal(t, time.Minute, c.BatchEvery)
+	assert.Equal(t, 500, c.BatchSize)
 	assert.Equal(t, time.Second, c.ListCacheTTL)
 	assert.True(t, c.Embedded())
 	assert.True(t, c.SessionSecretGenerated)
@@ -29,6 +30,7 @@ func TestBadValuesAreNamed(t *testing.T) {
 		"GAVEL_BATCH_EVERY": "10ms", "GAVEL_COOKIE_SECURE": "maybe", "GAVEL_LOG_FORMAT": "xml",
 		"GAVEL_LOG_LEVEL": "loud", "GAVEL_SESSION_SECRET": "short", "GAVEL_TRUSTED_PROXIES": "10.0.0.0/99",
 		"GAVEL_RECOMMENDER_URL": "ftp://x", "GAVEL_LIST_CACHE_TTL": "2h", "GAVEL_DEBUG_ADDR": "nowhere",
+		"GAVEL_BATCH_SIZE": "0",
 	} {
 		_, err := Load(env(map[string]string{name: value}))
 		assert.ErrorContains(t, err, name, "%s=%s", name, value)

@@ -49,9 +49,9 @@ func AuctionByID(ctx context.Context, idb bun.IDB, id int64, lock bool) (*Auctio
 	a := new(Auction)
 	q := idb.NewSelect().Model(a).Where("a.id = ?", id)
 	if lock && idb.Dialect().Name() == dialect.PG {
-		// NO KEY UPDATE: it does not wait for the KEY SHARE locks that inserting a bid (its
-		// foreign key) takes on the auction, so accepting bids never blocks deciding them.
-		q = q.For("NO KEY UPDATE")
+		// NO KEY UPDATE: it does not wait for the KEY SHARE locks that placing a bid takes
+		// on the auction, so accepting bids never blocks deciding them.
+		q = q.For(LockDecide)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, notFound(err)
@@ -133,6 +133,9 @@ func Editable(ctx context.Context, idb bun.IDB, a *Auction) (bool, error) {
 func OpenDueAuctions(ctx context.Context, idb bun.IDB, limit int64) (int64, error) {
 	ids := idb.NewSelect().Model((*Auction)(nil)).Column("a.id").
 		Where("a.status = ? AND a.start_at <= ?", StatusReady, now(idb)).OrderExpr("a.start_at").Limit(limit)
+	if idb.Dialect().Name() == dialect.PG {
+		ids = ids.For("UPDATE SKIP LOCKED") // a second scheduler takes the next chunk instead
+	}
 	res, err := idb.NewUpdate().Model((*Auction)(nil)).
 		Set("status = ?", StatusPending).Set("updated_at = ?", time.Now().UTC()).
 		Where("a.id IN (?)", ids).Where("a.status = ?", StatusReady).
@@ -334,4 +337,18 @@ func escapeLike(s string) string {
 // ImageKeyInUse reports whether any image row still names the storage key.
 func ImageKeyInUse(ctx context.Context, idb bun.IDB, key string) (bool, error) {
 	return idb.NewSelect().Model((*AuctionImage)(nil)).Where("storage_key = ?", key).Exists(ctx)
+}
+
+// AuctionForBid reads an auction in a transaction placing a bid on it, with a KEY SHARE
+// lock on PostgreSQL (see PlaceHold).
+func AuctionForBid(ctx context.Context, idb bun.IDB, id int64) (*Auction, error) {
+	a := new(Auction)
+	q := idb.NewSelect().Model(a).Where("a.id = ?", id)
+	if idb.Dialect().Name() == dialect.PG {
+		q = q.For("KEY SHARE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return a, nil
 }

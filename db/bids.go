@@ -194,19 +194,25 @@ func AuctionsWithPending(ctx context.Context, idb bun.IDB, limit int64) ([]int64
 	return ids, nil
 }
 
+// Row lock modes for LockAuctions. Deciding bids takes NO KEY UPDATE, which does not wait
+// for the KEY SHARE that placing a bid holds on its auction; closing takes UPDATE, which
+// does, so a bid in flight when the auction closes is committed, and seen, first.
+const (
+	LockDecide     = "NO KEY UPDATE"
+	LockDecideSkip = "NO KEY UPDATE SKIP LOCKED"
+	LockClose      = "UPDATE"
+	LockCloseSkip  = "UPDATE SKIP LOCKED"
+)
+
 // LockAuctions reads the auctions with the IDs, by ID, locking them in that order on
-// PostgreSQL (FOR NO KEY UPDATE, as AuctionByID) so that transactions locking several
-// never deadlock on each other; with skipLocked it leaves out those another transaction
-// holds instead of waiting. On SQLite the write transaction already excludes others.
-func LockAuctions(ctx context.Context, idb bun.IDB, ids []int64, skipLocked bool) ([]Auction, error) {
+// PostgreSQL with the mode, so that transactions locking several never deadlock on each
+// other; a SKIP LOCKED mode leaves out those another transaction holds instead of
+// waiting. On SQLite the write transaction already excludes every other.
+func LockAuctions(ctx context.Context, idb bun.IDB, ids []int64, mode string) ([]Auction, error) {
 	var as []Auction
 	q := idb.NewSelect().Model(&as).Where("a.id IN (?)", bun.List(ids)).OrderExpr("a.id")
 	if idb.Dialect().Name() == dialect.PG {
-		if skipLocked {
-			q = q.For("NO KEY UPDATE SKIP LOCKED")
-		} else {
-			q = q.For("NO KEY UPDATE")
-		}
+		q = q.For(mode)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("lock auctions: %w", err)
@@ -257,6 +263,8 @@ func SetAuctionLeads(ctx context.Context, idb bun.IDB, as []Auction) error {
 // the domain's minimum next bid) it holds the amount from the bidder's available points
 // and inserts the bid as pending, with the statement's time, and its bid_hold ledger row.
 // It returns the auction as read and the time; b.ID stays 0 when the bid was refused.
+// The auction's KEY SHARE lock, held to the end, makes a closing auction (LockClose) wait
+// for the bid, and a bid that comes after the close see the auction DONE.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
 func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid, minNext string) (*Auction, time.Time, error) {
 	var row struct {
@@ -266,7 +274,7 @@ func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid, minNext string) (*Aucti
 		BidAt *time.Time `bun:"bid_at"`
 	}
 	err := idb.NewRaw(`WITH a AS (
-	SELECT a.*, statement_timestamp() AS db_now FROM auctions AS a WHERE a.id = ?2
+	SELECT a.*, statement_timestamp() AS db_now FROM auctions AS a WHERE a.id = ?2 FOR KEY SHARE
 ), ok AS (
 	SELECT a.id FROM a WHERE a.seller_id <> ?1 AND a.db_now >= a.start_at AND a.db_now < a.end_at
 		AND a.status <> ?4 AND ?0 >= (`+minNext+`)

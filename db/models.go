@@ -67,22 +67,35 @@ const (
 type Auction struct {
 	bun.BaseModel `bun:"table:auctions,alias:a"`
 
-	ID              int64     `bun:"id,pk,autoincrement"`
-	SellerID        int64     `bun:"seller_id"`
-	Name            string    `bun:"name"`
-	Description     string    `bun:"description"`
-	StartPrice      int64     `bun:"start_price"`
-	CurrentPrice    int64     `bun:"current_price"`
-	Status          string    `bun:"status"`
-	StartAt         time.Time `bun:"start_at"`
-	EndAt           time.Time `bun:"end_at"`
-	BidCount        int64     `bun:"bid_count"`
-	LikeCount       int64     `bun:"like_count"`
-	SubscriberCount int64     `bun:"subscriber_count"`
-	LeadingBidID    *int64    `bun:"leading_bid_id"`
-	ThumbnailID     *int64    `bun:"thumbnail_id"`
-	CreatedAt       time.Time `bun:"created_at"`
-	UpdatedAt       time.Time `bun:"updated_at"`
+	ID              int64      `bun:"id,pk,autoincrement"`
+	SellerID        int64      `bun:"seller_id"`
+	Name            string     `bun:"name"`
+	Description     string     `bun:"description"`
+	StartPrice      int64      `bun:"start_price"`
+	CurrentPrice    int64      `bun:"current_price"`
+	Status          string     `bun:"status"`
+	StartAt         time.Time  `bun:"start_at"`
+	EndAt           time.Time  `bun:"end_at"`
+	BidCount        int64      `bun:"bid_count"`
+	LikeCount       int64      `bun:"like_count"`
+	SubscriberCount int64      `bun:"subscriber_count"`
+	LeadingBidID    *int64     `bun:"leading_bid_id"`
+	ThumbnailID     *int64     `bun:"thumbnail_id"`
+	CreatedAt       time.Time  `bun:"created_at"`
+	UpdatedAt       time.Time  `bun:"updated_at"`
+	ClosedAt        *time.Time `bun:"closed_at"`
+}
+
+// AuctionWinner records the winning bid of a finished auction, once per auction.
+type AuctionWinner struct {
+	bun.BaseModel `bun:"table:auction_winners,alias:w"`
+
+	AuctionID int64     `bun:"auction_id,pk"`
+	BidID     int64     `bun:"bid_id"`
+	WinnerID  int64     `bun:"winner_id"`
+	SellerID  int64     `bun:"seller_id"`
+	Amount    int64     `bun:"amount"`
+	SettledAt time.Time `bun:"settled_at"`
 }
 
 // AuctionImage is an uploaded image of an auction; the bytes live in the image store.

@@ -23,14 +23,18 @@ func NewAuctionOpenTask(auctionID int64, at time.Time) (*asynq.Task, []asynq.Opt
 	payload, _ := json.Marshal(AuctionOpenPayload{AuctionID: auctionID})
 	return asynq.NewTask(TypeAuctionOpen, payload), []asynq.Option{
 		asynq.Queue(QueueDefault), // behind bid decisions: a late open is harmless, the window is judged by start_at
-		asynq.TaskID(fmt.Sprintf("auction:open:%d:%d", auctionID, at.UnixMilli())),
+		asynq.TaskID(openTaskID(auctionID, at)),
 		asynq.ProcessAt(at),
 		asynq.MaxRetry(10),
 		asynq.Timeout(30 * time.Second),
 	}
 }
 
-// ScheduleOpen implements auction.Opener.
+func openTaskID(auctionID int64, at time.Time) string {
+	return fmt.Sprintf("auction:open:%d:%d", auctionID, at.UnixMilli())
+}
+
+// ScheduleOpen implements auction.Transitions.
 func (e *Enqueuer) ScheduleOpen(ctx context.Context, auctionID int64, at time.Time) error {
 	task, opts := NewAuctionOpenTask(auctionID, at)
 	return ignoreConflict(e.Client.EnqueueContext(ctx, task, opts...))

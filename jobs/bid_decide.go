@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,9 @@ func (e *Enqueuer) ScheduleDecision(ctx context.Context, auctionID, bidID int64)
 // Enqueuer queues the tasks that the API's domain asks for.
 type Enqueuer struct {
 	Client *asynq.Client
+	// Inspector, when set, lets Cancel delete tasks scheduled for times that changed.
+	Inspector *asynq.Inspector
+	Log       *slog.Logger
 	// PerBid queues one decision task per bid instead of one per window.
 	PerBid bool
 

@@ -6,62 +6,86 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/jobs"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 )
+
+// Result is what one run of a job did: items processed, skipped (another scheduler or a
+// task had them, or nothing was left to do) and failed.
+type Result = auction.BatchResult
 
 // Job is one batch job.
 type Job struct {
 	Name string
-	Run  func(ctx context.Context) error
+	Run  func(ctx context.Context) (Result, error)
 }
 
+// Deps are what the jobs need.
+type Deps struct {
+	Log *slog.Logger
+	DB  *db.DB
+	// Queue receives the follow-up tasks of settlements (releases, bid logs,
+	// notifications); nil leaves releases and logs to reconcile-bids and log-decided-bids.
+	Queue *asynq.Client
+	// BatchSize is how many auctions a chunk takes (default 500).
+	BatchSize int
+	// Metrics receives the per-job counters and durations; nil keeps none.
+	Metrics prometheus.Registerer
+}
+
+// closers is how many auctions one scheduler closes at a time, each in its own transaction.
+const closers = 8
+
 // Jobs returns the batch jobs, in the order --once runs them.
-func Jobs(log *slog.Logger, d *db.DB) []Job {
+func Jobs(deps Deps) []Job {
+	log, d := deps.Log, deps.DB
+	if deps.BatchSize <= 0 {
+		deps.BatchSize = 500
+	}
 	catalogue := &auction.Catalogue{DB: d, Log: log}
 	bidding := &auction.Bidding{DB: d, Log: log}
 	return []Job{
-		{Name: "reconcile-bids", Run: func(ctx context.Context) error {
+		{Name: "open-due-auctions", Run: func(ctx context.Context) (Result, error) {
+			n, err := catalogue.OpenDue(ctx, deps.BatchSize)
+			return Result{Processed: int(n)}, err
+		}},
+		{Name: "close-ended-auctions", Run: func(ctx context.Context) (Result, error) {
+			return bidding.CloseEnded(ctx, deps.BatchSize, closers, func(s *auction.Settlement) {
+				if deps.Queue != nil {
+					jobs.QueueFollowUps(ctx, log, deps.Queue, nil, []*auction.Settlement{s})
+				}
+			})
+		}},
+		{Name: "reconcile-bids", Run: func(ctx context.Context) (Result, error) {
 			// A bid still pending after a few seconds lost its task (a dead worker, an
-			// emptied Redis): decide it from the database.
+			// emptied Redis): decide it from the database. Then release what a lost
+			// points:release task did not.
 			n, err := bidding.Reconcile(ctx, 5*time.Second)
 			if n > 0 {
 				log.Warn("decided bids whose tasks were lost", "count", n)
 			}
 			if err != nil {
-				return err
+				return Result{Processed: n}, err
 			}
-			n, err = bidding.ReconcileReleases(ctx)
-			if n > 0 {
-				log.Info("released points of outbid and rejected bids", "count", n)
-			}
-			return err
+			m, err := bidding.ReconcileReleases(ctx)
+			return Result{Processed: n + m}, err
 		}},
-		{Name: "log-decided-bids", Run: func(ctx context.Context) error {
+		{Name: "log-decided-bids", Run: func(ctx context.Context) (Result, error) {
 			n, err := bidding.LogUnloggedBids(ctx)
-			if n > 0 {
-				log.Info("logged decided bids whose bid:log task was lost or late", "count", n)
-			}
-			return err
+			return Result{Processed: n}, err
 		}},
-		{Name: "open-due-auctions", Run: func(ctx context.Context) error {
-			n, err := catalogue.OpenDue(ctx)
-			if n > 0 {
-				log.Info("opened due auctions", "count", n)
-			}
-			return err
-		}},
-		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) error {
+		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) (Result, error) {
 			// Keys are kept at least 24 h (API.md); two days leaves room for clock skew.
 			n, err := db.PurgeIdempotencyKeys(ctx, d, time.Now().Add(-48*time.Hour))
-			if err == nil && n > 0 {
-				log.Info("purged idempotency keys", "count", n)
-			}
-			return err
+			return Result{Processed: int(n)}, err
 		}},
 	}
 }
@@ -86,24 +110,30 @@ func Select(all []Job, names []string) ([]Job, error) {
 	return out, nil
 }
 
-// RunOnce runs the jobs one after another and returns every failure.
-func RunOnce(ctx context.Context, log *slog.Logger, js []Job) error {
+// RunOnce runs the jobs one after another, writes a one-line summary of each to out, and
+// returns every failure.
+func RunOnce(ctx context.Context, log *slog.Logger, js []Job, out io.Writer, m *Metrics) error {
 	var errs []error
 	for _, j := range js {
-		if err := runJob(ctx, log, j); err != nil {
+		res, took, err := runJob(ctx, log, j, m)
+		status := "ok"
+		if err != nil {
+			status = "failed"
 			errs = append(errs, fmt.Errorf("%s: %w", j.Name, err))
 		}
+		fmt.Fprintf(out, "%-24s %-6s processed=%d skipped=%d failed=%d took=%s\n",
+			j.Name, status, res.Processed, res.Skipped, res.Failed, took.Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
 }
 
 // Run runs every job every `every` until ctx is done, then waits for running jobs.
 // A job still running when its next turn comes is skipped for that turn.
-func Run(ctx context.Context, log *slog.Logger, js []Job, every time.Duration) error {
+func Run(ctx context.Context, log *slog.Logger, js []Job, every time.Duration, m *Metrics) error {
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	spec := "@every " + every.String()
 	for _, j := range js {
-		if _, err := c.AddFunc(spec, func() { _ = runJob(ctx, log, j) }); err != nil {
+		if _, err := c.AddFunc(spec, func() { _, _, _ = runJob(ctx, log, j, m) }); err != nil {
 			return fmt.Errorf("scheduler: schedule %s: %w", j.Name, err)
 		}
 	}
@@ -115,13 +145,64 @@ func Run(ctx context.Context, log *slog.Logger, js []Job, every time.Duration) e
 	return nil
 }
 
-func runJob(ctx context.Context, log *slog.Logger, j Job) error {
+// runJob runs a job once, logs its summary (Info when it did something, Debug when not,
+// Error when it failed) and counts it in m.
+func runJob(ctx context.Context, log *slog.Logger, j Job, m *Metrics) (Result, time.Duration, error) {
 	start := time.Now()
-	err := j.Run(ctx)
-	if err != nil {
-		log.Error("batch job failed", "job", j.Name, "err", err, "took", time.Since(start))
-		return err
+	res, err := j.Run(ctx)
+	took := time.Since(start)
+	m.observe(j.Name, res, took, err)
+	attrs := []any{"job", j.Name, "processed", res.Processed, "skipped", res.Skipped, "failed", res.Failed, "took", took}
+	switch {
+	case err != nil:
+		log.Error("batch job failed", append(attrs, "err", err)...)
+	case res != Result{}:
+		log.Info("batch job done", attrs...)
+	default:
+		log.Debug("batch job done", attrs...)
 	}
-	log.Debug("batch job done", "job", j.Name, "took", time.Since(start))
-	return nil
+	return res, took, err
+}
+
+// Metrics are the scheduler's: items by job and outcome, runs by job and result, and
+// run durations. A nil *Metrics counts nothing.
+type Metrics struct {
+	items    *prometheus.CounterVec
+	runs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the scheduler's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gavel_batch_items_total", Help: "Items handled by the scheduler's batch jobs, by job and outcome (processed, skipped, failed).",
+		}, []string{"job", "outcome"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gavel_batch_runs_total", Help: "Runs of the scheduler's batch jobs, by job and result (ok, failed).",
+		}, []string{"job", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gavel_batch_duration_seconds", Help: "Duration of the scheduler's batch job runs.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 300},
+		}, []string{"job"}),
+	}
+	for _, c := range []prometheus.Collector{m.items, m.runs, m.duration} {
+		_ = reg.Register(c) // a second scheduler in one process shares the first one's collectors
+	}
+	return m
+}
+
+func (m *Metrics) observe(job string, res Result, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.items.WithLabelValues(job, "processed").Add(float64(res.Processed))
+	m.items.WithLabelValues(job, "skipped").Add(float64(res.Skipped))
+	m.items.WithLabelValues(job, "failed").Add(float64(res.Failed))
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	m.runs.WithLabelValues(job, result).Inc()
+	m.duration.WithLabelValues(job).Observe(took.Seconds())
 }

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,9 +37,13 @@ func TestBatchJobsOpenDueAuctionsAndPurgeKeys(t *testing.T) {
 	_, err = db.ClaimIdempotencyKey(ctx, d, fresh)
 	require.NoError(t, err)
 
-	jobs := scheduler.Jobs(testenv.Discard(), d)
-	require.NoError(t, scheduler.RunOnce(ctx, testenv.Discard(), jobs))
-	require.NoError(t, scheduler.RunOnce(ctx, testenv.Discard(), jobs), "running twice is harmless")
+	jobs := scheduler.Jobs(scheduler.Deps{Log: testenv.Discard(), DB: d})
+	var first, second strings.Builder
+	require.NoError(t, scheduler.RunOnce(ctx, testenv.Discard(), jobs, &first, nil))
+	require.NoError(t, scheduler.RunOnce(ctx, testenv.Discard(), jobs, &second, nil), "running twice is harmless")
+	assert.Len(t, strings.Split(strings.TrimSpace(first.String()), "\n"), len(jobs), "a summary line per job")
+	assert.Regexp(t, `(?m)^open-due-auctions +ok +processed=2 skipped=0 failed=0 took=`, first.String())
+	assert.Regexp(t, `(?m)^open-due-auctions +ok +processed=0 `, second.String())
 
 	want := []string{db.StatusPending, db.StatusPending, db.StatusReady}
 	for i, id := range ids {

@@ -73,6 +73,7 @@ func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
 	mux.HandleFunc(jobs.TypeAuctionOpen, handleAuctionOpen(catalogue))
+	mux.HandleFunc(jobs.TypeAuctionClose, handleAuctionClose(log, bidding, client))
 	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client, m))
 	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
 	mux.HandleFunc(jobs.TypePointsRelease, handlePointsRelease(bidding))
@@ -121,81 +122,19 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 // decideBatch is how many auctions one decision transaction takes at most.
 const decideBatch = 500
 
-// followUp counts the decisions and queues, after their commit, the release of the
-// points they freed, the bid logs and the notifications, a task of each kind for all of
-// them. The scheduler's reconcile-bids and log-decided-bids do what a lost task would
-// have; notifications are not reconstructed.
+// followUp counts the decisions and queues their follow-up tasks.
 func followUp(ctx context.Context, log *slog.Logger, client *asynq.Client, m *metrics, ds []auction.Decision) {
-	var released, decided []int64
-	var events []jobs.Event
 	for _, d := range ds {
 		for _, bid := range d.Decided {
 			m.decided.WithLabelValues(bid.Status).Inc() // leading, rejected, or outbid later in the batch
 			if bid.DecidedAt != nil {
 				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
 			}
-			decided = append(decided, bid.ID)
-		}
-		for _, bid := range d.Released {
-			released = append(released, bid.ID)
-		}
-		events = append(events, decisionEvents(d)...)
-	}
-	if client == nil || len(decided) == 0 {
-		return
-	}
-	enqueue := func(task *asynq.Task, opts []asynq.Option) {
-		if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			log.Warn("queue follow-up task", "type", task.Type(), "err", err)
 		}
 	}
-	if len(released) > 0 {
-		enqueue(jobs.NewPointsReleaseTask(released))
+	if client != nil {
+		jobs.QueueFollowUps(ctx, log, client, ds, nil)
 	}
-	enqueue(jobs.NewBidLogTask(decided))
-	if len(events) > 0 {
-		enqueue(jobs.NewNotifyEventsTask(events))
-	}
-}
-
-// decisionEvents are the events of one auction's decision: a rejection for each rejected
-// bid, the loss of the lead for each outbid one, and the auction's new price once.
-func decisionEvents(d auction.Decision) []jobs.Event {
-	var events []jobs.Event
-	for _, bid := range d.Decided {
-		if bid.Status == db.BidRejected {
-			reason := ""
-			if bid.Reason != nil {
-				reason = *bid.Reason
-			}
-			events = append(events, jobs.Event{Kind: jobs.EventBidRejected, AuctionID: bid.AuctionID,
-				BidID: bid.ID, UserID: bid.BidderID, Amount: bid.Amount, Reason: reason, At: *bid.DecidedAt})
-		}
-	}
-	for _, bid := range d.Outbid {
-		events = append(events, jobs.Event{Kind: jobs.EventOutbid, AuctionID: bid.AuctionID,
-			BidID: bid.ID, UserID: bid.BidderID, Amount: bid.Amount, At: d.Auction.UpdatedAt})
-	}
-	if bidder, ok := newLeader(d); ok {
-		a := d.Auction
-		events = append(events, jobs.Event{Kind: jobs.EventPriceChanged, AuctionID: a.ID,
-			BidID: *a.LeadingBidID, UserID: bidder, Amount: a.CurrentPrice, At: a.UpdatedAt})
-	}
-	return events
-}
-
-// newLeader returns the bidder of the auction's leading bid when that bid is one of the
-// decision's, that is when the price changed.
-func newLeader(d auction.Decision) (int64, bool) {
-	if d.Auction.LeadingBidID == nil {
-		return 0, false
-	}
-	for _, bid := range d.Decided {
-		if bid.ID == *d.Auction.LeadingBidID {
-			return bid.BidderID, true
-		}
-	}
-	return 0, false
 }
 
 // handlePointsRelease gives the bids' held points back, each once.
@@ -246,6 +185,26 @@ func handleAuctionOpen(c *auction.Catalogue) asynq.HandlerFunc {
 		}
 		_, err := c.Open(ctx, p.AuctionID)
 		return err
+	}
+}
+
+// handleAuctionClose closes and settles the auction if its end has come. A task for an end
+// that moved later, for a deleted auction, or run twice finds nothing to do.
+func handleAuctionClose(log *slog.Logger, b *auction.Bidding, client *asynq.Client) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p jobs.AuctionClosePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.AuctionID <= 0 {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		s, err := b.Close(ctx, p.AuctionID, false)
+		if err != nil || s == nil {
+			return err
+		}
+		log.Debug("auction closed", "auction_id", p.AuctionID, "winner", s.Winner != nil)
+		if client != nil {
+			jobs.QueueFollowUps(ctx, log, client, nil, []*auction.Settlement{s})
+		}
+		return nil
 	}
 }
 

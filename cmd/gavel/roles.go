@@ -21,6 +21,7 @@ import (
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/worker"
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -37,8 +38,27 @@ type env struct {
 	redis  *redis.Client
 	stdout io.Writer
 	// metrics is the process's registry: the API serves it at /metrics, and `gavel worker`
-	// on GAVEL_METRICS_ADDR.
-	metrics *prometheus.Registry
+	// and `gavel scheduler` on GAVEL_METRICS_ADDR.
+	metrics     *prometheus.Registry
+	metricsOnce sync.Once
+}
+
+// serveMetrics serves the registry at GAVEL_METRICS_ADDR, once per process.
+func (e *env) serveMetrics() {
+	addr := e.cfg.MetricsAddr
+	if addr == "" {
+		return
+	}
+	e.metricsOnce.Do(func() {
+		go func() {
+			e.log.Info("metrics listener", "addr", addr)
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
+			if err := http.ListenAndServe(addr, mux); err != nil {
+				e.log.Error("metrics listener", "err", err)
+			}
+		}()
+	})
 }
 
 func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
@@ -159,7 +179,8 @@ func roleAPI(ctx context.Context, e *env) error {
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
-		Images: images, Opener: &jobs.Enqueuer{Client: queue}, Decisions: &jobs.Enqueuer{Client: queue, PerBid: e.cfg.DecideOneByOne},
+		Images: images, Decisions: &jobs.Enqueuer{Client: queue, PerBid: e.cfg.DecideOneByOne},
+		Transitions:  &jobs.Enqueuer{Client: queue, Inspector: asynq.NewInspectorFromRedisClient(e.redis), Log: e.log},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
@@ -199,21 +220,14 @@ func roleAPI(ctx context.Context, e *env) error {
 }
 
 func roleWorker(ctx context.Context, e *env) error {
-	if addr := e.cfg.MetricsAddr; addr != "" {
-		go func() {
-			e.log.Info("metrics listener", "addr", addr)
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
-			if err := http.ListenAndServe(addr, mux); err != nil {
-				e.log.Error("metrics listener", "err", err)
-			}
-		}()
-	}
+	e.serveMetrics()
 	return worker.Run(ctx, e.log, e.db, e.redis, worker.Config{Metrics: e.metrics, OneBidPerDecision: e.cfg.DecideOneByOne})
 }
 
 func roleScheduler(ctx context.Context, e *env) error {
-	return scheduler.Run(ctx, e.log, scheduler.Jobs(e.log, e.db), e.cfg.BatchEvery)
+	e.serveMetrics()
+	js := scheduler.Jobs(scheduler.Deps{Log: e.log, DB: e.db, Queue: jobs.NewClient(e.redis), BatchSize: e.cfg.BatchSize})
+	return scheduler.Run(ctx, e.log, js, e.cfg.BatchEvery, scheduler.NewMetrics(e.metrics))
 }
 
 // displayAddr turns a listen address into one a browser can open.

@@ -16,8 +16,11 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/config"
 	"github.com/gavelhq/gavel/imagestore"
+	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/seed"
+	"github.com/hibiken/asynq"
 )
 
 const usage = `usage: gavel COMMAND [ARGS]
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "worker":
 		return runRole(ctx, cfg, log, stdout, roleWorker)
 	case "scheduler":
-		return runScheduler(ctx, cfg, log, rest)
+		return runScheduler(ctx, cfg, log, stdout, rest)
 	case "migrate":
 		return runMigrate(ctx, cfg, log, stdout)
 	case "user":
@@ -163,27 +166,37 @@ func runUser(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	return nil
 }
 
-func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
-	once := fs.Bool("once", false, "run the jobs once and exit; non-zero on failure")
+	once := fs.Bool("once", false, "run the jobs once, print a summary line per job, and exit; non-zero on failure")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if !*once && fs.NArg() > 0 {
-		return fmt.Errorf("%w: job names go with --once", errUsage)
+	if !*once {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%w: job names go with --once", errUsage)
+		}
+		return runRole(ctx, cfg, log, stdout, roleScheduler)
 	}
 	d, err := openMigratedDB(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	all := scheduler.Jobs(log, d)
-	if *once {
-		js, err := scheduler.Select(all, fs.Args())
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		return scheduler.RunOnce(ctx, log, js)
+	// From cron or Jenkins, settling must not wait for Redis: without it the settlements
+	// queue no follow-ups, and reconcile-bids and log-decided-bids do their work.
+	var queue *asynq.Client
+	if cfg.RedisURL == "" {
+		log.Warn("REDIS_URL is not set: no follow-up tasks are queued")
+	} else if rdb, err := redisconn.Open(ctx, cfg.RedisURL); err != nil {
+		log.Warn("Redis unavailable: no follow-up tasks are queued", "err", err)
+	} else {
+		defer rdb.Close()
+		queue = jobs.NewClient(rdb)
 	}
-	return scheduler.Run(ctx, log, all, cfg.BatchEvery)
+	js, err := scheduler.Select(scheduler.Jobs(scheduler.Deps{Log: log, DB: d, Queue: queue, BatchSize: cfg.BatchSize}), fs.Args())
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return scheduler.RunOnce(ctx, log, js, stdout, nil)
 }
