@@ -25,7 +25,7 @@ type bidWorld struct {
 	auction  *db.Auction // the first auction
 	auctions []int64
 	users    []int64
-	seller   int64  // the seller of every auction
+	seller   int64 // the seller of every auction
 	points   int64 // what each bidder was charged
 }
 

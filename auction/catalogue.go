@@ -60,11 +60,11 @@ type Transitions interface {
 
 // Catalogue lists, creates and changes auctions and their images.
 type Catalogue struct {
-	DB     *db.DB
-	Images imagestore.Store
+	DB          *db.DB
+	Images      imagestore.Store
 	Transitions Transitions // may be nil
-	Log    *slog.Logger
-	Now    func() time.Time
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 func (c *Catalogue) now() time.Time {
