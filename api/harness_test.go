@@ -21,6 +21,7 @@ import (
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/testenv"
 	"github.com/gavelhq/gavel/worker"
+	"github.com/hibiken/asynq"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -82,7 +83,7 @@ func newHarnessWithWorker(t *testing.T) *harness {
 		require.NoError(t, <-done)
 		rdb.Close()
 	})
-	h := startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb)})
+	h := startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb)})
 	h.workerMetrics = reg
 	return h
 }
@@ -99,6 +100,9 @@ func startServer(t *testing.T, d *db.DB, rdb *redis.Client, decisions ...auction
 	}
 	if len(decisions) > 0 {
 		deps.Decisions = decisions[0]
+		if tr, ok := decisions[0].(auction.Transitions); ok {
+			deps.Transitions = tr
+		}
 	}
 	s, err := api.NewServer(deps)
 	require.NoError(t, err)
