@@ -40,11 +40,8 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 	var s *Settlement
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		s = nil
-		as, err := db.LockAuctions(ctx, tx, []int64{auctionID}, lock)
-		if err != nil {
-			return err
-		}
-		if len(as) == 0 {
+		a, now, pending, err := db.LockForClose(ctx, tx, auctionID, lock)
+		if errors.Is(err, db.ErrNotFound) {
 			if skipLocked {
 				if _, err := db.AuctionByID(ctx, tx, auctionID, false); err == nil {
 					return ErrSkipped
@@ -52,8 +49,6 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 			}
 			return nil // gone: deleted before it started
 		}
-		a := &as[0]
-		now, err := db.Now(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -61,52 +56,26 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 			return nil
 		}
 		s = &Settlement{}
-		ds, err := b.decideLocked(ctx, tx, as, false)
-		if err != nil {
-			return err
-		}
-		if len(ds) > 0 {
-			s.Final = &ds[0]
-		}
-		if err := db.MarkClosed(ctx, tx, a, now); err != nil {
-			return err
-		}
-		s.Auction = *a
-		if a.LeadingBidID == nil {
-			return nil
-		}
-		win, err := db.BidByID(ctx, tx, *a.LeadingBidID)
-		if err != nil {
-			return err
-		}
-		win.Status = db.BidWon
-		if err := db.SetBidStatus(ctx, tx, win); err != nil {
-			return err
-		}
-		s.Winner = win
-		if err := db.InsertWinner(ctx, tx, &db.AuctionWinner{AuctionID: a.ID, BidID: win.ID,
-			WinnerID: win.BidderID, SellerID: a.SellerID, Amount: win.Amount, SettledAt: now}); err != nil {
-			return err
-		}
-		// Both users' rows, lower ID first, so settlements never deadlock on each other.
-		payment := db.LedgerEntry{UserID: win.BidderID, Kind: db.KindWinningPayment,
-			HeldDelta: -win.Amount, BidID: &win.ID, AuctionID: &a.ID}
-		payout := db.LedgerEntry{UserID: a.SellerID, Kind: db.KindPayout,
-			Delta: win.Amount, BidID: &win.ID, AuctionID: &a.ID}
-		entries := []*db.LedgerEntry{&payment, &payout}
-		if payout.UserID < payment.UserID {
-			entries[0], entries[1] = entries[1], entries[0]
-		}
-		for _, e := range entries {
-			done, err := db.ApplyLedgerOnce(ctx, tx, e)
+		if pending {
+			as := []db.Auction{*a}
+			ds, err := b.decideLocked(ctx, tx, as, false)
 			if err != nil {
 				return err
 			}
-			if !done {
-				return fmt.Errorf("auction %d: %s already recorded for bid %d", a.ID, e.Kind, win.ID)
+			if len(ds) > 0 {
+				s.Final = &ds[0]
 			}
+			a = &as[0]
 		}
-		return nil
+		var lead int64
+		if a.LeadingBidID != nil {
+			lead = *a.LeadingBidID
+		}
+		// Under the lock, with the auction found not DONE, this runs once per auction;
+		// the unique winner and ledger rows would refuse a second time anyway.
+		s.Winner, err = db.CloseAndSettle(ctx, tx, a, lead, now)
+		s.Auction = *a
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrSkipped) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // EndedAuctions lists up to limit auctions whose end has come and that are not DONE yet,
@@ -49,4 +50,110 @@ func WinnerOf(ctx context.Context, idb bun.IDB, auctionID int64) (*AuctionWinner
 		return nil, notFound(err)
 	}
 	return w, nil
+}
+
+// LockForClose locks the auction for closing (LockClose, or LockCloseSkip: ErrNotFound
+// when another transaction holds it or it is gone) and reads it with the database's time
+// and whether it has a pending bid, in one round trip on PostgreSQL.
+func LockForClose(ctx context.Context, idb bun.IDB, id int64, mode string) (a *Auction, now time.Time, pending bool, err error) {
+	if idb.Dialect().Name() != dialect.PG {
+		as, err := LockAuctions(ctx, idb, []int64{id}, mode)
+		if err != nil || len(as) == 0 {
+			return nil, now, false, notFoundIfNone(err)
+		}
+		if now, err = Now(ctx, idb); err != nil {
+			return nil, now, false, err
+		}
+		pending, err = HasPendingBids(ctx, idb, id)
+		return &as[0], now, pending, err
+	}
+	var row struct {
+		Auction
+		DBNow   time.Time `bun:"db_now"`
+		Pending bool      `bun:"has_pending"`
+	}
+	err = idb.NewRaw(`SELECT a.*, statement_timestamp() AS db_now,
+	EXISTS (SELECT 1 FROM bids AS b WHERE b.auction_id = a.id AND b.status = ?1) AS has_pending
+FROM auctions AS a WHERE a.id = ?0 FOR `+mode, id, BidPending).Scan(ctx, &row)
+	if err != nil {
+		return nil, now, false, notFound(err)
+	}
+	return &row.Auction, row.DBNow.UTC(), row.Pending, nil
+}
+
+func notFoundIfNone(err error) error {
+	if err != nil {
+		return err
+	}
+	return ErrNotFound
+}
+
+// CloseAndSettle marks the locked auction a DONE at `at` and, when bidID is not 0,
+// records that leading bid as its winner: the bid becomes won, the winner row is written,
+// and the amount moves from the winner's held points to the seller's available points
+// with a winning_payment and a payout ledger row. On PostgreSQL it is one statement,
+// which takes the seller's row (the one every settlement of a big seller waits for) last,
+// just before the commit.
+func CloseAndSettle(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
+	if idb.Dialect().Name() != dialect.PG || bidID == 0 {
+		if err := MarkClosed(ctx, idb, a, at); err != nil || bidID == 0 {
+			return nil, err
+		}
+		return settleWinnerStepwise(ctx, idb, a, bidID, at)
+	}
+	a.Status, a.ClosedAt, a.UpdatedAt = StatusDone, &at, at
+	win := new(Bid)
+	err := idb.NewRaw(`WITH ca AS (
+	UPDATE auctions SET status = ?8, closed_at = ?3, updated_at = ?3 WHERE id = ?1
+), w AS (
+	UPDATE bids SET status = ?4 WHERE id = ?0 AND auction_id = ?1 AND status = ?5
+	RETURNING id, auction_id, bidder_id, amount, status, reason, created_at, decided_at
+), wr AS (
+	INSERT INTO auction_winners (auction_id, bid_id, winner_id, seller_id, amount, settled_at)
+	SELECT auction_id, id, bidder_id, ?2, amount, ?3::timestamptz FROM w
+), lr AS (
+	INSERT INTO point_ledger (user_id, kind, delta, held_delta, bid_id, auction_id, created_at)
+	SELECT bidder_id, ?6, 0, -amount, id, auction_id, ?3::timestamptz FROM w
+	UNION ALL SELECT ?2::bigint, ?7, amount, 0, id, auction_id, ?3::timestamptz FROM w
+), pw AS (
+	UPDATE users AS u SET points_held = u.points_held - w.amount FROM w WHERE u.id = w.bidder_id
+), ps AS (
+	UPDATE users AS u SET points_available = u.points_available + w.amount FROM w WHERE u.id = ?2
+)
+SELECT * FROM w`, bidID, a.ID, a.SellerID, at, BidWon, BidLeading, KindWinningPayment, KindPayout, StatusDone).Scan(ctx, win)
+	if err != nil {
+		if isDuplicate(err) {
+			return nil, ErrDuplicate
+		}
+		return nil, fmt.Errorf("settle winner: %w", notFound(err))
+	}
+	return win, nil
+}
+
+// settleWinnerStepwise is the settlement of CloseAndSettle one statement at a time.
+func settleWinnerStepwise(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
+	win, err := BidByID(ctx, idb, bidID)
+	if err != nil {
+		return nil, err
+	}
+	if win.Status != BidLeading || win.AuctionID != a.ID {
+		return nil, fmt.Errorf("settle winner: bid %d is %s, not the leading bid of auction %d", win.ID, win.Status, a.ID)
+	}
+	win.Status = BidWon
+	if err := SetBidStatus(ctx, idb, win); err != nil {
+		return nil, err
+	}
+	if err := InsertWinner(ctx, idb, &AuctionWinner{AuctionID: a.ID, BidID: win.ID,
+		WinnerID: win.BidderID, SellerID: a.SellerID, Amount: win.Amount, SettledAt: at}); err != nil {
+		return nil, err
+	}
+	for _, e := range []*LedgerEntry{
+		{UserID: win.BidderID, Kind: KindWinningPayment, HeldDelta: -win.Amount, BidID: &win.ID, AuctionID: &a.ID},
+		{UserID: a.SellerID, Kind: KindPayout, Delta: win.Amount, BidID: &win.ID, AuctionID: &a.ID},
+	} {
+		if _, err := ApplyLedger(ctx, idb, e); err != nil {
+			return nil, err
+		}
+	}
+	return win, nil
 }

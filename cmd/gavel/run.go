@@ -35,6 +35,7 @@ commands:
   seed [--auctions N] [--users M] [--images-per-auction F] [--seed S]
                              load demo and benchmark data (migrates first)
   bench list|bids [flags]    load-test the listing or bidding API of a running Gavel (see -h)
+  bench settle [flags]       time one scheduler settling many auctions that end together
   user promote EMAIL         make the user an admin
   recommender                the recommendation service (not built yet)
 
