@@ -58,11 +58,19 @@ func Open(ctx context.Context, rawURL, dataDir string) (*DB, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := d.PingContext(pingCtx); err != nil {
-		_ = d.Close()
-		return nil, fmt.Errorf("db: connect to %s: %w", d.Kind, err)
+	for {
+		// A new SQLite file switching to WAL while another process migrates it can answer
+		// SQLITE_BUSY at once, whatever the busy timeout: try again for a while.
+		err := d.PingContext(pingCtx)
+		if err == nil {
+			return d, nil
+		}
+		if !retryable(err) || pingCtx.Err() != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("db: connect to %s: %w", d.Kind, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return d, nil
 }
 
 func openPostgres(dsn string) *DB {
