@@ -43,15 +43,6 @@ func InsertWinner(ctx context.Context, idb bun.IDB, w *AuctionWinner) error {
 	return nil
 }
 
-// WinnerOf reads an auction's winner row.
-func WinnerOf(ctx context.Context, idb bun.IDB, auctionID int64) (*AuctionWinner, error) {
-	w := new(AuctionWinner)
-	if err := idb.NewSelect().Model(w).Where("w.auction_id = ?", auctionID).Scan(ctx); err != nil {
-		return nil, notFound(err)
-	}
-	return w, nil
-}
-
 // LockForClose locks the auction for closing (LockClose, or LockCloseSkip: ErrNotFound
 // when another transaction holds it or it is gone) and reads it with the database's time
 // and whether it has a pending bid, in one round trip on PostgreSQL.
