@@ -25,7 +25,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -83,7 +82,7 @@ func newHarnessWithWorker(t *testing.T) *harness {
 		require.NoError(t, <-done)
 		rdb.Close()
 	})
-	h := startServer(t, d, rdb, &jobs.Enqueuer{Client: jobs.NewClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb)})
+	h := startServer(t, d, rdb, jobs.NewEnqueuer(rdb, testenv.Discard(), false))
 	h.workerMetrics = reg
 	return h
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // TypeBidDecide decides pending bids: those of one auction when the payload names it
@@ -75,6 +76,11 @@ func (e *Enqueuer) ScheduleDecision(ctx context.Context, auctionID, bidID int64)
 	}
 	e.lastWindow.Store(window)
 	return nil
+}
+
+// NewEnqueuer returns an Enqueuer on rdb that can also cancel scheduled tasks.
+func NewEnqueuer(rdb redis.UniversalClient, log *slog.Logger, perBid bool) *Enqueuer {
+	return &Enqueuer{Client: NewClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb), Log: log, PerBid: perBid}
 }
 
 // Enqueuer queues the tasks that the API's domain asks for.

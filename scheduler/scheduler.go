@@ -15,6 +15,7 @@ import (
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 )
 
@@ -32,9 +33,9 @@ type Job struct {
 type Deps struct {
 	Log *slog.Logger
 	DB  *db.DB
-	// Queue receives the follow-up tasks of settlements (releases, bid logs,
+	// Redis receives the follow-up tasks of settlements (releases, bid logs,
 	// notifications); nil leaves releases and logs to reconcile-bids and log-decided-bids.
-	Queue *asynq.Client
+	Redis redis.UniversalClient
 	// BatchSize is how many auctions a chunk takes (default 500).
 	BatchSize int
 	// Metrics receives the per-job counters and durations; nil keeps none.
@@ -50,6 +51,10 @@ func Jobs(deps Deps) []Job {
 	if deps.BatchSize <= 0 {
 		deps.BatchSize = 500
 	}
+	var queue *asynq.Client
+	if deps.Redis != nil {
+		queue = jobs.NewClient(deps.Redis)
+	}
 	catalogue := &auction.Catalogue{DB: d, Log: log}
 	bidding := &auction.Bidding{DB: d, Log: log}
 	return []Job{
@@ -59,8 +64,8 @@ func Jobs(deps Deps) []Job {
 		}},
 		{Name: "close-ended-auctions", Run: func(ctx context.Context) (Result, error) {
 			return bidding.CloseEnded(ctx, deps.BatchSize, closers, func(s *auction.Settlement) {
-				if deps.Queue != nil {
-					jobs.QueueFollowUps(ctx, log, deps.Queue, nil, []*auction.Settlement{s})
+				if queue != nil {
+					jobs.QueueFollowUps(ctx, log, queue, nil, []*auction.Settlement{s})
 				}
 			})
 		}},

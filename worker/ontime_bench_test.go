@@ -13,7 +13,6 @@ import (
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/testenv"
 	"github.com/gavelhq/gavel/worker"
-	"github.com/hibiken/asynq"
 )
 
 // BenchmarkOnTimeTransitions lists 1,000 auctions starting within one second and lasting
@@ -33,7 +32,7 @@ func BenchmarkOnTimeTransitions(b *testing.B) {
 			done <- struct{}{}
 		}()
 		go func() {
-			js := scheduler.Jobs(scheduler.Deps{Log: testenv.Discard(), DB: d, Queue: jobs.NewClient(rdb)})
+			js := scheduler.Jobs(scheduler.Deps{Log: testenv.Discard(), DB: d, Redis: rdb})
 			_ = scheduler.Run(ctx, testenv.Discard(), js, time.Second, nil)
 			done <- struct{}{}
 		}()
@@ -43,7 +42,7 @@ func BenchmarkOnTimeTransitions(b *testing.B) {
 			b.Fatal(err)
 		}
 		catalogue := &auction.Catalogue{DB: d, Log: testenv.Discard(),
-			Transitions: &jobs.Enqueuer{Client: jobs.NewClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb)}}
+			Transitions: jobs.NewEnqueuer(rdb, testenv.Discard(), false)}
 		first := time.Now().Add(8 * time.Second) // listing 1,000 on SQLite takes a few seconds
 		for i := range n {
 			name, price := fmt.Sprintf("Lot %d", i), int64(100)

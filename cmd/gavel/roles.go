@@ -21,7 +21,6 @@ import (
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/worker"
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -174,13 +173,12 @@ func roleAPI(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	queue := jobs.NewClient(e.redis) // shares e.redis, which run closes
+	enqueuer := jobs.NewEnqueuer(e.redis, e.log, e.cfg.DecideOneByOne) // shares e.redis, which run closes
 	srv, err := api.NewServer(api.Deps{
 		Log: e.log, DB: e.db, Redis: e.redis,
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
-		Images: images, Decisions: &jobs.Enqueuer{Client: queue, PerBid: e.cfg.DecideOneByOne},
-		Transitions:  &jobs.Enqueuer{Client: queue, Inspector: asynq.NewInspectorFromRedisClient(e.redis), Log: e.log},
+		Images: images, Decisions: enqueuer, Transitions: enqueuer,
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
@@ -226,7 +224,7 @@ func roleWorker(ctx context.Context, e *env) error {
 
 func roleScheduler(ctx context.Context, e *env) error {
 	e.serveMetrics()
-	js := scheduler.Jobs(scheduler.Deps{Log: e.log, DB: e.db, Queue: jobs.NewClient(e.redis), BatchSize: e.cfg.BatchSize})
+	js := scheduler.Jobs(scheduler.Deps{Log: e.log, DB: e.db, Redis: e.redis, BatchSize: e.cfg.BatchSize})
 	return scheduler.Run(ctx, e.log, js, e.cfg.BatchEvery, scheduler.NewMetrics(e.metrics))
 }
 

@@ -16,11 +16,10 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/config"
 	"github.com/gavelhq/gavel/imagestore"
-	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/seed"
-	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 const usage = `usage: gavel COMMAND [ARGS]
@@ -186,16 +185,16 @@ func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	defer d.Close()
 	// From cron or Jenkins, settling must not wait for Redis: without it the settlements
 	// queue no follow-ups, and reconcile-bids and log-decided-bids do their work.
-	var queue *asynq.Client
+	var rdb redis.UniversalClient
 	if cfg.RedisURL == "" {
 		log.Warn("REDIS_URL is not set: no follow-up tasks are queued")
-	} else if rdb, err := redisconn.Open(ctx, cfg.RedisURL); err != nil {
+	} else if c, err := redisconn.Open(ctx, cfg.RedisURL); err != nil {
 		log.Warn("Redis unavailable: no follow-up tasks are queued", "err", err)
 	} else {
-		defer rdb.Close()
-		queue = jobs.NewClient(rdb)
+		defer c.Close()
+		rdb = c
 	}
-	js, err := scheduler.Select(scheduler.Jobs(scheduler.Deps{Log: log, DB: d, Queue: queue, BatchSize: cfg.BatchSize}), fs.Args())
+	js, err := scheduler.Select(scheduler.Jobs(scheduler.Deps{Log: log, DB: d, Redis: rdb, BatchSize: cfg.BatchSize}), fs.Args())
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
