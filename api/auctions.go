@@ -267,13 +267,14 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 }
 
 // auctionPage reads the list query and loads the page it asks for.
-func (s *Server) auctionPage(c *gin.Context, sellerID int64) (*Page[auctionSummaryJSON], error) {
+// scope narrows the page to one seller's auctions or to one user's subscriptions.
+func (s *Server) auctionPage(c *gin.Context, scope func(*db.ListFilter)) (*Page[auctionSummaryJSON], error) {
 	f, p := s.listFilter(c)
 	if p != nil {
 		return nil, p
 	}
-	if sellerID != 0 {
-		f.SellerID = sellerID
+	if scope != nil {
+		scope(&f)
 	}
 	limit := f.Limit
 	f.Limit++
@@ -297,7 +298,7 @@ func (s *Server) auctionPage(c *gin.Context, sellerID int64) (*Page[auctionSumma
 func (s *Server) handleListAuctions(c *gin.Context) {
 	var failure error
 	body, ok := s.listCache.get(c.Request.URL.RawQuery, func() ([]byte, bool) {
-		page, err := s.auctionPage(c, 0)
+		page, err := s.auctionPage(c, nil)
 		if err != nil {
 			failure = err
 			return nil, false
@@ -314,7 +315,7 @@ func (s *Server) handleListAuctions(c *gin.Context) {
 }
 
 func (s *Server) handleListMyAuctions(c *gin.Context) {
-	page, err := s.auctionPage(c, currentUserID(c))
+	page, err := s.auctionPage(c, func(f *db.ListFilter) { f.SellerID = currentUserID(c) })
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -34,7 +34,9 @@ type auctionOut struct {
 		ID  int64  `json:"id"`
 		URL string `json:"url"`
 	} `json:"images"`
-	LeadingBid *struct{} `json:"leading_bid"`
+	LeadingBid      *struct{} `json:"leading_bid"`
+	SubscriberCount int64     `json:"subscriber_count"`
+	SubscribedByMe  bool      `json:"subscribed_by_me"`
 }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -39,6 +39,7 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	v1.GET("/auctions/:id", s.handleGetAuction)
 	v1.GET("/images/:id", s.handleImage)
 	v1.GET("/auctions/:id/bids", s.handleAuctionBids)
+	v1.GET("/auctions/:id/stream", s.handleAuctionStream)
 
 	me := v1.Group("", s.requireUser)
 	me.DELETE("/sessions/current", s.handleLogout)
@@ -54,4 +55,10 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	me.POST("/auctions/:id/bids", s.handlePlaceBid)
 	me.GET("/bids/:id", s.handleGetBid)
 	me.GET("/me/bids", s.handleMyBids)
+	me.PUT("/auctions/:id/subscription", s.handleSubscribe)
+	me.DELETE("/auctions/:id/subscription", s.handleUnsubscribe)
+	me.GET("/me/subscriptions", s.handleMySubscriptions)
+	me.GET("/me/notifications", s.handleNotifications)
+	me.POST("/me/notifications/read", s.handleMarkRead)
+	me.GET("/me/notifications/stream", s.handleNotificationStream)
 }

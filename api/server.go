@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
+	"github.com/gavelhq/gavel/live"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -40,6 +42,11 @@ type Deps struct {
 	// ListCacheTTL is how long a public list page may be served from memory; 0 turns the
 	// micro-cache off.
 	ListCacheTTL time.Duration
+	// Heartbeat is how often an idle event stream gets a comment line (default 15 s).
+	Heartbeat time.Duration
+	// StreamWriteTimeout cuts an event stream whose client accepts nothing for that long
+	// (default 10 s).
+	StreamWriteTimeout time.Duration
 	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed
 	// when deciding a client's IP; none by default.
 	TrustedProxies []string
@@ -47,19 +54,24 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	log       *slog.Logger
-	db        *db.DB
-	redis     *redis.Client
-	accounts  *auction.Accounts
-	wallet    *auction.Wallet
-	catalogue *auction.Catalogue
-	listCache *listCache
-	bidding   *auction.Bidding
-	throttle  *loginThrottle
-	cursors   cursorCodec
-	metrics   *httpMetrics
-	registry  *prometheus.Registry
-	engine    *gin.Engine
+	log          *slog.Logger
+	db           *db.DB
+	redis        *redis.Client
+	accounts     *auction.Accounts
+	wallet       *auction.Wallet
+	catalogue    *auction.Catalogue
+	listCache    *listCache
+	bidding      *auction.Bidding
+	notifier     *auction.Notifier
+	hub          *live.Hub
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	stopLive     context.CancelFunc
+	throttle     *loginThrottle
+	cursors      cursorCodec
+	metrics      *httpMetrics
+	registry     *prometheus.Registry
+	engine       *gin.Engine
 }
 
 var ginMode sync.Once
@@ -71,19 +83,32 @@ func NewServer(d Deps) (*Server, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		log:       d.Log,
-		db:        d.DB,
-		redis:     d.Redis,
-		accounts:  &auction.Accounts{DB: d.DB},
-		wallet:    &auction.Wallet{DB: d.DB},
-		catalogue: &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log},
-		throttle:  &loginThrottle{rdb: d.Redis},
-		cursors:   cursorCodec{key: derive(d.SessionSecret, "cursor")},
-		registry:  d.Registry,
-		metrics:   newHTTPMetrics(d.Registry, d.DB),
-		listCache: newListCache(d.ListCacheTTL),
-		bidding:   &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log},
+		log:          d.Log,
+		db:           d.DB,
+		redis:        d.Redis,
+		accounts:     &auction.Accounts{DB: d.DB},
+		wallet:       &auction.Wallet{DB: d.DB},
+		catalogue:    &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log},
+		throttle:     &loginThrottle{rdb: d.Redis},
+		cursors:      cursorCodec{key: derive(d.SessionSecret, "cursor")},
+		registry:     d.Registry,
+		metrics:      newHTTPMetrics(d.Registry, d.DB),
+		listCache:    newListCache(d.ListCacheTTL),
+		bidding:      &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log},
+		notifier:     &auction.Notifier{DB: d.DB},
+		hub:          live.NewHub(d.Log),
+		heartbeat:    d.Heartbeat,
+		writeTimeout: d.StreamWriteTimeout,
 	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	if s.writeTimeout <= 0 {
+		s.writeTimeout = 10 * time.Second
+	}
+	var liveCtx context.Context
+	liveCtx, s.stopLive = context.WithCancel(context.Background())
+	go s.hub.Run(liveCtx, d.Redis)
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
@@ -93,6 +118,13 @@ func NewServer(d Deps) (*Server, error) {
 	s.routes(newRedisStore(d.Redis, derive(d.SessionSecret, "session"), d.CookieSecure), d.Dashboard)
 	return s, nil
 }
+
+// Close stops the live events: every stream ends, so that a graceful shutdown does not
+// wait for them.
+func (s *Server) Close() { s.stopLive() }
+
+// LiveReady is closed once the server receives live events.
+func (s *Server) LiveReady() <-chan struct{} { return s.hub.Ready() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }

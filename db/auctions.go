@@ -234,9 +234,11 @@ type ListFilter struct {
 	MinPrice *int64
 	MaxPrice *int64
 	SellerID int64
-	Sort     string
-	After    *ListPosition
-	Limit    int64
+	// SubscriberID keeps the auctions that user subscribes to.
+	SubscriberID int64
+	Sort         string
+	After        *ListPosition
+	Limit        int64
 }
 
 // PositionOf is the position just after s in the sort.
@@ -273,6 +275,9 @@ func listQuery(idb bun.IDB, f ListFilter) *bun.SelectQuery {
 	}
 	if f.SellerID != 0 {
 		q = q.Where("a.seller_id = ?", f.SellerID)
+	}
+	if f.SubscriberID != 0 {
+		q = q.Where("a.id IN (SELECT s.auction_id FROM subscriptions AS s WHERE s.user_id = ?)", f.SubscriberID)
 	}
 	if f.MinPrice != nil {
 		q = q.Where("a.current_price >= ?", *f.MinPrice)

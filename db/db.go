@@ -169,6 +169,19 @@ func isCheckViolation(err error) bool {
 	return false
 }
 
+// isForeignKeyViolation reports a foreign-key failure on either dialect.
+func isForeignKeyViolation(err error) bool {
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		return pe.Field('C') == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == 787 // SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound

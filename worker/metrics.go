@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gavel_events_total", Help: "Auction events handed to notification tasks, by kind.",
+			Name: "gavel_events_total", Help: "Auction events delivered as notifications and live events, by kind.",
 		}, []string{"kind"}),
 	}
 	if reg == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/live"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -51,7 +52,7 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
 	})
-	mux := newMux(log, d, jobs.NewClient(rdb), newMetrics(cfg.Metrics, rdb), cfg.OneBidPerDecision)
+	mux := newMux(log, d, jobs.NewClient(rdb), newMetrics(cfg.Metrics, rdb), cfg.OneBidPerDecision, live.Publisher{Redis: rdb})
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -64,10 +65,10 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 
 // Mux routes task types to their handlers; follow-up tasks go through client (nil: none).
 func Mux(log *slog.Logger, d *db.DB, client *asynq.Client) *asynq.ServeMux {
-	return newMux(log, d, client, newMetrics(nil, nil), false)
+	return newMux(log, d, client, newMetrics(nil, nil), false, nil)
 }
 
-func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid bool) *asynq.ServeMux {
+func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid bool, pub auction.Publisher) *asynq.ServeMux {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
 	bidding := &auction.Bidding{DB: d, Log: log, OneBidPerDecision: oneBid}
 	mux := asynq.NewServeMux()
@@ -77,7 +78,7 @@ func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid
 	mux.HandleFunc(jobs.TypeBidDecide, handleBidDecide(log, bidding, client, m))
 	mux.HandleFunc(jobs.TypeBidLog, handleBidLog(bidding))
 	mux.HandleFunc(jobs.TypePointsRelease, handlePointsRelease(bidding))
-	mux.HandleFunc(jobs.TypeNotifyEvents, handleNotifyEvents(m))
+	mux.HandleFunc(jobs.TypeNotifyEvents, handleNotifyEvents(&auction.Notifier{DB: d, Publisher: pub}, m))
 	return mux
 }
 
@@ -149,13 +150,16 @@ func handlePointsRelease(b *auction.Bidding) asynq.HandlerFunc {
 	}
 }
 
-// handleNotifyEvents accepts the events of a decision or settlement. Delivering them
-// (notification rows, the live streams) is issue 6; until then they are counted.
-func handleNotifyEvents(m *metrics) asynq.HandlerFunc {
+// handleNotifyEvents stores the notifications of a decision's or settlement's events
+// and publishes them and the auctions' new prices and statuses to the live streams.
+func handleNotifyEvents(n *auction.Notifier, m *metrics) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.NotifyEventsPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.Events) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		if err := n.Deliver(ctx, p.Events); err != nil {
+			return err
 		}
 		for _, e := range p.Events {
 			m.events.WithLabelValues(e.Kind).Inc()

@@ -208,11 +208,11 @@ func TestWindowDecideTaskDecidesEveryAuctionAndQueuesFollowUps(t *testing.T) {
 	kinds := map[string]int{}
 	for _, e := range notify.Events {
 		kinds[e.Kind]++
-		if e.Kind == jobs.EventOutbid || e.Kind == jobs.EventBidRejected {
+		if e.Kind == auction.EventOutbid || e.Kind == auction.EventBidRejected {
 			assert.Equal(t, users[0], e.UserID)
 		}
 	}
-	assert.Equal(t, map[string]int{jobs.EventPriceChanged: 2, jobs.EventOutbid: 1, jobs.EventBidRejected: 1}, kinds)
+	assert.Equal(t, map[string]int{auction.EventPriceChanged: 2, auction.EventOutbid: 1, auction.EventBidRejected: 1}, kinds)
 
 	again, _ := jobs.NewWindowDecideTask(time.Now())
 	require.NoError(t, mux.ProcessTask(ctx, again), "a window with nothing pending is done at once")

@@ -208,6 +208,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		return fmt.Errorf("api: %w", err)
 	case <-ctx.Done():
 	}
+	srv.Close() // end the event streams first: Shutdown waits for open requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {

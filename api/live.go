@@ -1,0 +1,265 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/live"
+	"github.com/gin-gonic/gin"
+)
+
+func (s *Server) handleSubscribe(c *gin.Context) {
+	s.subscription(c, s.notifier.Subscribe)
+}
+
+func (s *Server) handleUnsubscribe(c *gin.Context) {
+	s.subscription(c, s.notifier.Unsubscribe)
+}
+
+func (s *Server) subscription(c *gin.Context, change func(context.Context, int64, int64) error) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	if err := change(c.Request.Context(), id, currentUserID(c)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) handleMySubscriptions(c *gin.Context) {
+	page, err := s.auctionPage(c, func(f *db.ListFilter) { f.SubscriberID = currentUserID(c) })
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) handleNotifications(c *gin.Context) {
+	unread := false
+	if raw, has := c.GetQuery("unread"); has {
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			writeProblem(c, invalid("unread", "must be true or false"))
+			return
+		}
+		unread = v
+	}
+	before, limit, ok := s.idPage(c)
+	if !ok {
+		return
+	}
+	rows, err := s.notifier.Notifications(c.Request.Context(), currentUserID(c), before, unread, limit+1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pageOf(s, rows, limit, live.FromDB, func(n db.Notification) int64 { return n.ID }))
+}
+
+func (s *Server) handleMarkRead(c *gin.Context) {
+	var req struct {
+		UpToID int64 `json:"up_to_id"`
+	}
+	if p := decodeJSON(c.Request, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if err := s.notifier.MarkRead(c.Request.Context(), currentUserID(c), req.UpToID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// sse starts an event stream: headers that keep proxies from buffering it, then the
+// status line at once.
+func sse(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache, no-transform")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	c.Writer.Flush()
+}
+
+// writeEvent writes one event; the caller flushes.
+func writeEvent(c *gin.Context, m live.Message) error {
+	_, err := fmt.Fprintf(c.Writer, "id: %s\nevent: %s\ndata: %s\n\n", m.ID, m.Event, m.Data)
+	return err
+}
+
+// flush sends what was written; a client that accepts nothing for the write timeout is
+// cut off (its handler would otherwise hang in a write forever).
+func (s *Server) flush(c *gin.Context) error {
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	return rc.Flush()
+}
+
+// pump sends the client's live events, skipping those `seen` says were sent already,
+// with a comment line every heartbeat, until the client goes, falls behind (the hub drops
+// it) or the server stops.
+func (s *Server) pump(c *gin.Context, client *live.Client, seen func(live.Message) bool) {
+	ticker := time.NewTicker(s.heartbeat)
+	defer ticker.Stop()
+	done := c.Request.Context().Done()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ticker.C:
+			if _, err := fmt.Fprint(c.Writer, ": keep-alive\n\n"); err != nil || s.flush(c) != nil {
+				return
+			}
+		case m, ok := <-client.C:
+			if !ok {
+				return // dropped for falling behind, or the server is stopping
+			}
+			if seen(m) {
+				continue
+			}
+			if writeEvent(c, m) != nil {
+				return
+			}
+			// Write what else is waiting before the one flush.
+			for more := true; more; {
+				select {
+				case m, ok := <-client.C:
+					if !ok {
+						_ = s.flush(c)
+						return
+					}
+					if !seen(m) && writeEvent(c, m) != nil {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if s.flush(c) != nil {
+				return
+			}
+		}
+	}
+}
+
+// handleAuctionStream serves an auction's price and status events. The client subscribes
+// to the hub before the replay is read, and the replay's last ID filters the live events,
+// so nothing falls between the two and nothing comes twice.
+func (s *Server) handleAuctionStream(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	last := c.GetHeader("Last-Event-ID")
+	if last != "" && !live.ValidStreamID(last) {
+		writeProblem(c, invalid("Last-Event-ID", "must be an event ID of this stream"))
+		return
+	}
+	ctx := c.Request.Context()
+	a, err := s.catalogue.Get(ctx, id, 0)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	client := s.hub.Auction(id)
+	defer s.hub.Remove(client)
+	var first []live.Message
+	if last != "" {
+		first, err = live.Replay(ctx, s.redis, id, last)
+	} else {
+		// The current state as a price event, under the newest event's ID.
+		var at string
+		if at, err = live.LastID(ctx, s.redis, id); err == nil {
+			first = []live.Message{{ID: at, Event: "price", Data: mustJSON(live.PriceEvent{AuctionID: a.ID,
+				CurrentPrice: a.CurrentPrice, MinNextBid: auction.MinNextBid(&a.Auction), BidCount: a.BidCount,
+				At: live.Timestamp(a.UpdatedAt)})}}
+			last = at
+		}
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sse(c)
+	for _, m := range first {
+		if writeEvent(c, m) != nil {
+			return
+		}
+		last = m.ID
+	}
+	if s.flush(c) != nil {
+		return
+	}
+	s.pump(c, client, func(m live.Message) bool {
+		if last != "" && !live.StreamIDLess(last, m.ID) {
+			return true
+		}
+		last = m.ID
+		return false
+	})
+}
+
+// handleNotificationStream serves the caller's notifications; with Last-Event-ID it
+// first replays the unread ones after it.
+func (s *Server) handleNotificationStream(c *gin.Context) {
+	var after int64
+	if raw := c.GetHeader("Last-Event-ID"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 {
+			writeProblem(c, invalid("Last-Event-ID", "must be a notification ID"))
+			return
+		}
+		after = n
+	}
+	ctx := c.Request.Context()
+	user := currentUserID(c)
+	client := s.hub.User(user)
+	defer s.hub.Remove(client)
+	var missed []db.Notification
+	if c.GetHeader("Last-Event-ID") != "" {
+		var err error
+		if missed, err = s.notifier.Missed(ctx, user, after, 1000); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	sse(c)
+	sent := map[int64]bool{}
+	for _, n := range missed {
+		if writeEvent(c, live.Message{ID: strconv.FormatInt(n.ID, 10), Event: "notification", Data: mustJSON(live.FromDB(n))}) != nil {
+			return
+		}
+		sent[n.ID] = true
+	}
+	if s.flush(c) != nil {
+		return
+	}
+	s.pump(c, client, func(m live.Message) bool {
+		id, _ := strconv.ParseInt(m.ID, 10, 64)
+		if sent[id] {
+			delete(sent, id) // a replayed one comes live at most once more
+			return true
+		}
+		return false
+	})
+}
+
+// mustJSON marshals the event types of package live, which always marshal.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("api: marshal %T: %v", v, err))
+	}
+	return b
+}

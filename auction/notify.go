@@ -1,0 +1,159 @@
+package auction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/live"
+	"github.com/uptrace/bun"
+)
+
+// Publisher sends events to the live streams.
+type Publisher interface {
+	PublishPrice(ctx context.Context, e live.PriceEvent) error
+	PublishStatus(ctx context.Context, e live.StatusEvent) error
+	PublishNotifications(ctx context.Context, ns []db.Notification) error
+}
+
+// Notifier keeps subscriptions and turns auction events into notifications and live
+// events.
+type Notifier struct {
+	DB        *db.DB
+	Publisher Publisher // nil: notifications are stored, nothing is published
+}
+
+// Subscribe subscribes the user to the auction; again is harmless.
+func (n *Notifier) Subscribe(ctx context.Context, auctionID, userID int64) error {
+	return n.subscription(ctx, auctionID, userID, db.Subscribe)
+}
+
+// Unsubscribe ends the user's subscription to the auction; again is harmless.
+func (n *Notifier) Unsubscribe(ctx context.Context, auctionID, userID int64) error {
+	return n.subscription(ctx, auctionID, userID, db.Unsubscribe)
+}
+
+func (n *Notifier) subscription(ctx context.Context, auctionID, userID int64,
+	change func(context.Context, bun.IDB, int64, int64) (bool, error)) error {
+	if _, err := db.AuctionByID(ctx, n.DB, auctionID, false); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return ErrNotFound
+		}
+		return err
+	}
+	err := n.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := change(ctx, tx, auctionID, userID)
+		return err
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Notifications lists the user's notifications newest first, below beforeID when it is
+// positive, only unread ones with unread.
+func (n *Notifier) Notifications(ctx context.Context, userID, beforeID int64, unread bool, limit int64) ([]db.Notification, error) {
+	return db.NotificationsOf(ctx, n.DB, userID, beforeID, 0, unread, limit)
+}
+
+// Missed lists the user's unread notifications after afterID, oldest first: what a
+// reconnecting stream replays.
+func (n *Notifier) Missed(ctx context.Context, userID, afterID, limit int64) ([]db.Notification, error) {
+	return db.NotificationsOf(ctx, n.DB, userID, 0, afterID, true, limit)
+}
+
+// MarkRead marks the user's notifications up to upToID read.
+func (n *Notifier) MarkRead(ctx context.Context, userID, upToID int64) error {
+	var v validator
+	v.check(upToID >= 1, "up_to_id", "must be a positive integer")
+	if err := v.err(); err != nil {
+		return err
+	}
+	return db.MarkNotificationsRead(ctx, n.DB, userID, upToID)
+}
+
+// Deliver stores a notification for every user each event concerns (price_changed for
+// every subscriber but the bidder, in one statement per thousand), publishes the
+// auctions' new prices and statuses to their streams, then the notifications to their
+// users. Delivering the same events again stores and publishes nothing new.
+func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
+	var rows []db.Notification
+	add := func(e Event, user int64, source string, data any) {
+		b, _ := json.Marshal(data)
+		rows = append(rows, db.Notification{UserID: user, Kind: e.Kind, AuctionID: e.AuctionID,
+			Source: source, Data: string(b), CreatedAt: e.At.UTC()})
+	}
+	bidSource := func(e Event) string { return "b" + strconv.FormatInt(e.BidID, 10) }
+	auctionSource := func(e Event) string { return "a" + strconv.FormatInt(e.AuctionID, 10) }
+	nicknames := map[int64]string{}
+	for _, e := range events {
+		if e.Kind == EventAuctionSold {
+			nicknames[e.WinnerID] = ""
+		}
+	}
+	if len(nicknames) > 0 {
+		ids := make([]int64, 0, len(nicknames))
+		for id := range nicknames {
+			ids = append(ids, id)
+		}
+		users, err := db.UsersByIDs(ctx, n.DB, ids)
+		if err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
+		for id, u := range users {
+			nicknames[id] = u.Nickname
+		}
+	}
+	for _, e := range events {
+		switch e.Kind {
+		case EventPriceChanged:
+			subs, err := db.Subscribers(ctx, n.DB, e.AuctionID)
+			if err != nil {
+				return fmt.Errorf("deliver: %w", err)
+			}
+			for _, u := range subs {
+				if u != e.UserID {
+					add(e, u, bidSource(e), map[string]int64{"current_price": e.CurrentPrice, "bid_count": e.BidCount})
+				}
+			}
+		case EventOutbid:
+			add(e, e.UserID, bidSource(e), map[string]int64{"bid_id": e.BidID, "amount": e.Amount, "current_price": e.CurrentPrice})
+		case EventBidRejected:
+			add(e, e.UserID, bidSource(e), map[string]any{"bid_id": e.BidID, "reason": e.Reason})
+		case EventAuctionWon:
+			add(e, e.UserID, auctionSource(e), map[string]int64{"bid_id": e.BidID, "amount": e.Amount})
+		case EventAuctionSold:
+			add(e, e.UserID, auctionSource(e), map[string]any{"amount": e.Amount, "winner_nickname": nicknames[e.WinnerID]})
+		case EventAuctionEnded:
+			add(e, e.UserID, auctionSource(e), struct{}{})
+		}
+	}
+	stored, err := db.InsertNotifications(ctx, n.DB, rows)
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	if n.Publisher == nil {
+		return nil
+	}
+	for _, e := range events {
+		var err error
+		switch e.Kind {
+		case EventPriceChanged:
+			err = n.Publisher.PublishPrice(ctx, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
+				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
+		case EventAuctionSold:
+			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone,
+				Winner: &live.Winner{BidderNickname: MaskNickname(nicknames[e.WinnerID]), Amount: e.Amount}})
+		case EventAuctionEnded:
+			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return n.Publisher.PublishNotifications(ctx, stored)
+}

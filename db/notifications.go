@@ -1,0 +1,121 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Notification is an event for one user.
+type Notification struct {
+	bun.BaseModel `bun:"table:notifications,alias:n"`
+
+	ID        int64      `bun:"id,pk,autoincrement"`
+	UserID    int64      `bun:"user_id"`
+	Kind      string     `bun:"kind"`
+	AuctionID int64      `bun:"auction_id"`
+	Source    string     `bun:"source"`
+	Data      string     `bun:"data"` // JSON
+	CreatedAt time.Time  `bun:"created_at"`
+	ReadAt    *time.Time `bun:"read_at"`
+}
+
+// Subscribe subscribes the user to the auction and counts it, once; it reports whether
+// the subscription is new. A missing auction is ErrNotFound.
+func Subscribe(ctx context.Context, idb bun.IDB, auctionID, userID int64) (bool, error) {
+	res, err := idb.NewRaw(`INSERT INTO subscriptions (auction_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		auctionID, userID, time.Now().UTC()).Exec(ctx)
+	if err != nil {
+		if isForeignKeyViolation(err) {
+			return false, ErrNotFound
+		}
+		return false, fmt.Errorf("subscribe: %w", err)
+	}
+	return countSubscription(ctx, idb, auctionID, res, 1)
+}
+
+// Unsubscribe ends the user's subscription to the auction and counts it, once.
+func Unsubscribe(ctx context.Context, idb bun.IDB, auctionID, userID int64) (bool, error) {
+	res, err := idb.NewRaw(`DELETE FROM subscriptions WHERE auction_id = ? AND user_id = ?`, auctionID, userID).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("unsubscribe: %w", err)
+	}
+	return countSubscription(ctx, idb, auctionID, res, -1)
+}
+
+func countSubscription(ctx context.Context, idb bun.IDB, auctionID int64, res interface{ RowsAffected() (int64, error) }, delta int) (bool, error) {
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	_, err := idb.NewUpdate().Model((*Auction)(nil)).Set("subscriber_count = subscriber_count + ?", delta).
+		Where("id = ?", auctionID).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("count subscription: %w", err)
+	}
+	return true, nil
+}
+
+// Subscribers lists the users subscribed to the auction.
+func Subscribers(ctx context.Context, idb bun.IDB, auctionID int64) ([]int64, error) {
+	var ids []int64
+	err := idb.NewRaw(`SELECT user_id FROM subscriptions WHERE auction_id = ?`, auctionID).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: %w", err)
+	}
+	return ids, nil
+}
+
+// InsertNotifications writes the notifications, in chunks of one statement each; those
+// already written (the same user, kind and source) are left alone. It returns the rows it
+// wrote, with their IDs, in ID order.
+func InsertNotifications(ctx context.Context, idb bun.IDB, ns []Notification) ([]Notification, error) {
+	var out []Notification
+	for chunk := range slices.Chunk(ns, 1000) {
+		var got []Notification
+		err := idb.NewInsert().Model(&chunk).On("CONFLICT (user_id, kind, source) DO NOTHING").
+			Returning("*").Scan(ctx, &got)
+		if err != nil {
+			return nil, fmt.Errorf("insert notifications: %w", err)
+		}
+		out = append(out, got...)
+	}
+	slices.SortFunc(out, func(a, b Notification) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+// NotificationsOf lists a user's notifications newest first: below beforeID when it is
+// positive, or, with afterID positive, those after it (oldest first, for a replay); only
+// the unread ones with unread.
+func NotificationsOf(ctx context.Context, idb bun.IDB, userID, beforeID, afterID int64, unread bool, limit int64) ([]Notification, error) {
+	var ns []Notification
+	q := idb.NewSelect().Model(&ns).Where("n.user_id = ?", userID).Limit(limit)
+	if unread {
+		q = q.Where("n.read_at IS NULL")
+	}
+	switch {
+	case afterID > 0:
+		q = q.Where("n.id > ?", afterID).OrderExpr("n.id")
+	default:
+		q = q.OrderExpr("n.id DESC")
+		if beforeID > 0 {
+			q = q.Where("n.id < ?", beforeID)
+		}
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
+	return ns, nil
+}
+
+// MarkNotificationsRead marks the user's notifications up to upToID read.
+func MarkNotificationsRead(ctx context.Context, idb bun.IDB, userID, upToID int64) error {
+	_, err := idb.NewUpdate().Model((*Notification)(nil)).Set("read_at = ?", time.Now().UTC()).
+		Where("user_id = ? AND id <= ? AND read_at IS NULL", userID, upToID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("mark notifications read: %w", err)
+	}
+	return nil
+}
