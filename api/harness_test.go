@@ -95,7 +95,7 @@ func startServer(t *testing.T, d *db.DB, rdb *redis.Client, decisions ...auction
 	deps := api.Deps{
 		Log: testenv.Log(), DB: d, Redis: rdb, SessionSecret: testSecret,
 		Dashboard: jobs.Dashboard(rdb, "/ops/asynq"), TrustedProxies: []string{"127.0.0.1"},
-		Images: images, StreamWriteTimeout: 2 * time.Second,
+		Images: images, StreamWriteTimeout: 2 * time.Second, Heartbeat: 200 * time.Millisecond,
 	}
 	if len(decisions) > 0 {
 		deps.Decisions = decisions[0]

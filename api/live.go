@@ -109,7 +109,7 @@ func (s *Server) flush(c *gin.Context) error {
 // pump sends the client's live events, skipping those `seen` says were sent already,
 // with a comment line every heartbeat, until the client goes, falls behind (the hub drops
 // it) or the server stops.
-func (s *Server) pump(c *gin.Context, client *live.Client, seen func(live.Message) bool) {
+func (s *Server) pump(c *gin.Context, client *live.Client, seen func(*live.Message) bool) {
 	ticker := time.NewTicker(s.heartbeat)
 	defer ticker.Stop()
 	done := c.Request.Context().Done()
@@ -128,7 +128,7 @@ func (s *Server) pump(c *gin.Context, client *live.Client, seen func(live.Messag
 			if seen(m) {
 				continue
 			}
-			if writeEvent(c, m) != nil {
+			if writeEvent(c, *m) != nil {
 				return
 			}
 			// Write what else is waiting before the one flush.
@@ -139,7 +139,7 @@ func (s *Server) pump(c *gin.Context, client *live.Client, seen func(live.Messag
 						_ = s.flush(c)
 						return
 					}
-					if !seen(m) && writeEvent(c, m) != nil {
+					if !seen(m) && writeEvent(c, *m) != nil {
 						return
 					}
 				default:
@@ -201,7 +201,7 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 	if s.flush(c) != nil {
 		return
 	}
-	s.pump(c, client, func(m live.Message) bool {
+	s.pump(c, client, func(m *live.Message) bool {
 		if last != "" && !live.StreamIDLess(last, m.ID) {
 			return true
 		}
@@ -245,7 +245,7 @@ func (s *Server) handleNotificationStream(c *gin.Context) {
 	if s.flush(c) != nil {
 		return
 	}
-	s.pump(c, client, func(m live.Message) bool {
+	s.pump(c, client, func(m *live.Message) bool {
 		id, _ := strconv.ParseInt(m.ID, 10, 64)
 		if sent[id] {
 			delete(sent, id) // a replayed one comes live at most once more

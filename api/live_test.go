@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/live"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -305,4 +306,65 @@ func TestTwoInstances(t *testing.T) {
 	assert.Equal(t, "price", e.Event)
 	assert.Equal(t, "250", decodeField(t, e.Data, "current_price"))
 	assert.Equal(t, "260", decodeField(t, e.Data, "min_next_bid"))
+}
+
+// A reconnecting notification stream replays the unread notifications after
+// Last-Event-ID, an idle stream gets heartbeat comments, and stopping the server ends
+// every stream.
+func TestNotificationStreamReplayHeartbeatAndShutdown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	seller, sub := h.login("seller"), h.login("sub")
+	a := seller.createAuction(t, "Desk", 100, -time.Second)
+	require.Equal(t, http.StatusNoContent, sub.do("PUT", fmt.Sprintf("/api/v1/auctions/%d/subscription", a.ID), nil).status)
+	notifier := &auction.Notifier{DB: h.db, Publisher: live.Publisher{Redis: h.redis}}
+	price := func(bidID, amount int64) {
+		require.NoError(t, notifier.Deliver(context.Background(), []auction.Event{{Kind: auction.EventPriceChanged,
+			AuctionID: a.ID, BidID: bidID, UserID: 999999, CurrentPrice: amount, BidCount: bidID, At: time.Now()}}))
+	}
+	events, stop := sub.stream(t, "/api/v1/me/notifications/stream", "")
+	price(1, 200)
+	price(2, 300)
+	first, second := next(t, events), next(t, events)
+	assert.Contains(t, first.Data, `"current_price":200`)
+	assert.Contains(t, second.Data, `"current_price":300`)
+	stop()
+	price(3, 400)
+	price(3, 400) // the same event delivered again: stored and sent once
+	price(4, 500)
+	again, stop2 := sub.stream(t, "/api/v1/me/notifications/stream", second.ID)
+	defer stop2()
+	assert.Contains(t, next(t, again).Data, `"current_price":400`)
+	assert.Contains(t, next(t, again).Data, `"current_price":500`)
+	price(5, 600)
+	assert.Contains(t, next(t, again).Data, `"current_price":600`, "then live")
+	select {
+	case e, ok := <-again:
+		assert.False(t, ok, "nothing more, got %v", e)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	// Heartbeats on an idle stream.
+	req, err := http.NewRequest("GET", h.srv.URL+fmt.Sprintf("/api/v1/auctions/%d/stream", a.ID), nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	deadline := time.Now().Add(3 * time.Second)
+	found := false
+	for !found && time.Now().Before(deadline) && sc.Scan() {
+		found = sc.Text() == ": keep-alive"
+	}
+	assert.True(t, found, "a comment line within the heartbeat")
+
+	h.api.Close()
+	select {
+	case _, ok := <-again:
+		for ok {
+			_, ok = <-again
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived the server's Close")
+	}
 }

@@ -109,6 +109,9 @@ func NewServer(d Deps) (*Server, error) {
 	var liveCtx context.Context
 	liveCtx, s.stopLive = context.WithCancel(context.Background())
 	go s.hub.Run(liveCtx, d.Redis)
+	_ = d.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gavel_sse_clients", Help: "Event streams open on this API instance.",
+	}, func() float64 { return float64(s.hub.Clients()) }))
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true

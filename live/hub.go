@@ -11,12 +11,12 @@ import (
 
 // ClientBuffer is how many events a client may have waiting before it counts as stalled
 // and is disconnected, so that one slow client never delays the others.
-const ClientBuffer = 256
+const ClientBuffer = 128
 
 // Client is one SSE connection's subscription.
 type Client struct {
-	C       <-chan Message // closed when the client is dropped or the hub stops
-	ch      chan Message
+	C       <-chan *Message // closed when the client is dropped or the hub stops; shared, read only
+	ch      chan *Message
 	once    sync.Once
 	dropped bool
 	// where the hub keeps it
@@ -91,7 +91,7 @@ func (h *Hub) Run(ctx context.Context, rdb redis.UniversalClient) {
 }
 
 func (h *Hub) dispatch(payload string) {
-	scope, target, m, ok := parse(payload)
+	scope, target, msg, ok := parse(payload)
 	if !ok {
 		h.log.Warn("live: bad message", "payload", payload)
 		return
@@ -105,6 +105,7 @@ func (h *Hub) dispatch(payload string) {
 	case 'u':
 		set = h.users[target]
 	}
+	m := &msg
 	for c := range set {
 		select {
 		case c.ch <- m:
@@ -122,7 +123,7 @@ func (h *Hub) Auction(id int64) *Client { return h.add(h.auctions, id) }
 func (h *Hub) User(id int64) *Client { return h.add(h.users, id) }
 
 func (h *Hub) add(m map[int64]map[*Client]struct{}, id int64) *Client {
-	ch := make(chan Message, ClientBuffer)
+	ch := make(chan *Message, ClientBuffer)
 	c := &Client{C: ch, ch: ch, in: m, id: id}
 	h.mu.Lock()
 	defer h.mu.Unlock()

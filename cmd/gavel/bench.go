@@ -21,8 +21,11 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	if len(args) > 0 && args[0] == "settle" {
 		return runBenchSettle(ctx, cfg, log, stdout, args[1:])
 	}
+	if len(args) > 0 && args[0] == "sse" {
+		return runBenchSSE(ctx, log, stdout, args[1:])
+	}
 	if len(args) == 0 || args[0] != "list" {
-		return fmt.Errorf("%w: usage: gavel bench list|bids|settle [flags] (-h for the flags)", errUsage)
+		return fmt.Errorf("%w: usage: gavel bench list|bids|settle|sse [flags] (-h for the flags)", errUsage)
 	}
 	fs := flag.NewFlagSet("bench list", flag.ContinueOnError)
 	base := fs.String("url", "http://localhost:8080", "the API's base URL")
@@ -152,5 +155,37 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 		return err
 	}
 	fmt.Fprintln(stdout, "invariants hold: every auction DONE and won by its leading bid, one winner, payment and payout each, nothing held, points conserved")
+	return nil
+}
+
+// runBenchSSE holds many auction streams open on a running Gavel while bids change prices.
+func runBenchSSE(ctx context.Context, log *slog.Logger, stdout io.Writer, args []string) error {
+	fs := flag.NewFlagSet("bench sse", flag.ContinueOnError)
+	base := fs.String("url", "http://localhost:8080", "the API's base URL")
+	clients := fs.Int("clients", 10_000, "event streams to hold open")
+	auctions := fs.Int("auctions", 100, "auctions the streams are spread over")
+	bidders := fs.Int("bidders", 20, "bidders")
+	rate := fs.Int("rate", 50, "bids per second")
+	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
+	debug := fs.String("debug-url", "", "the API's GAVEL_DEBUG_ADDR listener, to collect garbage before reading memory")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *clients < 1 || *auctions < 1 || *bidders < 1 || *rate < 1 || *duration <= 0 {
+		return fmt.Errorf("%w: every number must be positive", errUsage)
+	}
+	run, err := bench.RunSSE(ctx, bench.SSEOptions{BaseURL: strings.TrimRight(*base, "/"), Clients: *clients, Auctions: *auctions,
+		Bidders: *bidders, BidRate: *rate, Duration: *duration, DebugURL: strings.TrimRight(*debug, "/"), Log: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d streams over %d auctions, %d bids accepted in %s\n", run.Connected, *auctions, run.Bids, *duration)
+	fmt.Fprintf(stdout, "delivered %d price events: decision to delivery p50 %s p99 %s max %s\n", run.Events,
+		run.P50.Round(time.Millisecond), run.P99.Round(time.Millisecond), run.Max.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "memory per stream: %.1f KiB resident, %.1f KiB Go heap\n", run.BytesPerConn/1024, run.HeapPerConn/1024)
+	if run.Lost > 0 || run.OutOfOrder > 0 || run.Connected < *clients {
+		return fmt.Errorf("bench sse: %d events lost, %d out of order, %d of %d streams open", run.Lost, run.OutOfOrder, run.Connected, *clients)
+	}
+	fmt.Fprintln(stdout, "no event lost or out of order for connected clients")
 	return nil
 }

@@ -35,6 +35,7 @@ commands:
                              load demo and benchmark data (migrates first)
   bench list|bids [flags]    load-test the listing or bidding API of a running Gavel (see -h)
   bench settle [flags]       time one scheduler settling many auctions that end together
+  bench sse [flags]          hold many auction streams open on a running Gavel while bids change prices
   user promote EMAIL         make the user an admin
   recommender                the recommendation service (not built yet)
 
