@@ -38,45 +38,18 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 		lock = db.LockCloseSkip
 	}
 	var s *Settlement
-	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		s = nil
-		a, now, pending, err := db.LockForClose(ctx, tx, auctionID, lock)
-		if errors.Is(err, db.ErrNotFound) {
-			if skipLocked {
-				if _, err := db.AuctionByID(ctx, tx, auctionID, false); err == nil {
-					return ErrSkipped
-				}
-			}
-			return nil // gone: deleted before it started
-		}
-		if err != nil {
+	var err error
+	if b.DB.Kind == db.Postgres {
+		err = b.DB.TransactFused(ctx, func(ctx context.Context, tx *db.Fused) error {
+			s, err = b.closeIn(ctx, tx, auctionID, lock, tx.Final)
 			return err
-		}
-		if a.Status == db.StatusDone || now.Before(a.EndAt) {
-			return nil
-		}
-		s = &Settlement{}
-		if pending {
-			as := []db.Auction{*a}
-			ds, err := b.decideLocked(ctx, tx, as, false)
-			if err != nil {
-				return err
-			}
-			if len(ds) > 0 {
-				s.Final = &ds[0]
-			}
-			a = &as[0]
-		}
-		var lead int64
-		if a.LeadingBidID != nil {
-			lead = *a.LeadingBidID
-		}
-		// Under the lock, with the auction found not DONE, this runs once per auction;
-		// the unique winner and ledger rows would refuse a second time anyway.
-		s.Winner, err = db.CloseAndSettle(ctx, tx, a, lead, now)
-		s.Auction = *a
-		return err
-	})
+		})
+	} else {
+		err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+			s, err = b.closeIn(ctx, tx, auctionID, lock, func() {})
+			return err
+		})
+	}
 	if err != nil {
 		if errors.Is(err, ErrSkipped) {
 			return nil, err
@@ -86,61 +59,121 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 	return s, nil
 }
 
+// closeIn is Close's transaction, on tx; final marks the next raw statement as the
+// transaction's last.
+func (b *Bidding) closeIn(ctx context.Context, tx bun.IDB, auctionID int64, lock string, final func()) (*Settlement, error) {
+	a, now, pending, err := db.LockForClose(ctx, tx, auctionID, lock)
+	if errors.Is(err, db.ErrNotFound) {
+		if lock == db.LockCloseSkip {
+			if _, err := db.AuctionByID(ctx, tx, auctionID, false); err == nil {
+				return nil, ErrSkipped
+			}
+		}
+		return nil, nil // gone: deleted before it started
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == db.StatusDone || now.Before(a.EndAt) {
+		return nil, nil
+	}
+	s := &Settlement{}
+	if pending {
+		as := []db.Auction{*a}
+		ds, err := b.decideLocked(ctx, tx, as, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(ds) > 0 {
+			s.Final = &ds[0]
+		}
+		a = &as[0]
+	}
+	var lead int64
+	if a.LeadingBidID != nil {
+		lead = *a.LeadingBidID
+	}
+	// Under the lock, with the auction found not DONE, this runs once per auction;
+	// the unique winner and ledger rows would refuse a second time anyway.
+	final() // the settlement statement carries the COMMIT where it can
+	s.Winner, err = db.CloseAndSettle(ctx, tx, a, lead, now)
+	s.Auction = *a
+	return s, err
+}
+
 // BatchResult counts what a batch did.
 type BatchResult struct {
 	Processed, Skipped, Failed int
 }
 
-// CloseEnded closes and settles the auctions whose end has come, chunk by chunk, each in
-// its own transaction, with `parallel` at a time; auctions another closer holds (a second
-// scheduler, a close task) are skipped and left to it. Every settlement is handed to
-// settled (it may be nil), after its commit. It stops at the first chunk that settles
-// nothing, so a batch never spins on auctions that others hold or that keep failing.
+// CloseEnded closes and settles the auctions whose end has come, each in its own
+// transaction, `parallel` at a time, in one pass in the order they ended (read chunk by
+// chunk while the closers work); auctions another closer holds (a second scheduler, a
+// close task) are skipped and left to it, and what fails is left for the next run. Every
+// settlement is handed to settled (it may be nil) after its commit.
 func (b *Bidding) CloseEnded(ctx context.Context, chunk, parallel int, settled func(*Settlement)) (BatchResult, error) {
-	var res BatchResult
-	var firstErr atomic.Value
-	for {
-		ids, err := db.EndedAuctions(ctx, b.DB, int64(chunk))
-		if err != nil {
-			return res, err
+	ids := make(chan int64, chunk)
+	var fetchErr error
+	go func() {
+		defer close(ids) // fetchErr is written before: the closers read it after the close
+		var after db.EndPosition
+		for {
+			page, err := db.EndedAuctions(ctx, b.DB, after, int64(chunk))
+			if err != nil {
+				fetchErr = err
+				return
+			}
+			for _, p := range page {
+				select {
+				case ids <- p.ID:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if len(page) < chunk {
+				return
+			}
+			after = page[len(page)-1]
 		}
-		var processed, skipped, failed atomic.Int64
-		next := atomic.Int64{}
-		var wg sync.WaitGroup
-		for range min(parallel, len(ids)) {
-			wg.Go(func() {
-				for i := next.Add(1) - 1; i < int64(len(ids)) && ctx.Err() == nil; i = next.Add(1) - 1 {
-					s, err := b.Close(ctx, ids[i], true)
-					switch {
-					case errors.Is(err, ErrSkipped), err == nil && s == nil:
-						skipped.Add(1)
-					case err != nil:
-						failed.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-						if b.Log != nil {
-							b.Log.Warn("close auction", "auction_id", ids[i], "err", err)
-						}
-					default:
-						processed.Add(1)
-						if settled != nil {
-							settled(s)
-						}
+	}()
+	var processed, skipped, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			for id := range ids {
+				if ctx.Err() != nil {
+					continue // drain: the fetcher stops at the cancellation
+				}
+				s, err := b.Close(ctx, id, true)
+				switch {
+				case errors.Is(err, ErrSkipped), err == nil && s == nil:
+					skipped.Add(1)
+				case err != nil:
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					if b.Log != nil {
+						b.Log.Warn("close auction", "auction_id", id, "err", err)
+					}
+				default:
+					processed.Add(1)
+					if settled != nil {
+						settled(s)
 					}
 				}
-			})
-		}
-		wg.Wait()
-		res.Processed += int(processed.Load())
-		res.Skipped += int(skipped.Load())
-		res.Failed += int(failed.Load())
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		if processed.Load() == 0 || len(ids) < chunk {
-			if err, ok := firstErr.Load().(error); ok {
-				return res, fmt.Errorf("%d auctions failed to close, the first: %w", res.Failed, err)
 			}
-			return res, nil
-		}
+		})
 	}
+	wg.Wait()
+	res := BatchResult{Processed: int(processed.Load()), Skipped: int(skipped.Load()), Failed: int(failed.Load())}
+	switch {
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case fetchErr != nil:
+		return res, fetchErr
+	}
+	if err, ok := firstErr.Load().(error); ok {
+		return res, fmt.Errorf("%d auctions failed to close, the first: %w", res.Failed, err)
+	}
+	return res, nil
 }

@@ -165,7 +165,7 @@ func TestKilledBatchIsFinishedByTheNextRun(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.Less(t, res.Processed, len(w.auctions))
-	ended, err := db.EndedAuctions(context.Background(), w.d, 1000)
+	ended, err := db.EndedAuctions(context.Background(), w.d, db.EndPosition{}, 1000)
 	require.NoError(t, err)
 	assert.NotEmpty(t, ended, "the kill left work for the next run")
 

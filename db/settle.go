@@ -9,17 +9,27 @@ import (
 	"github.com/uptrace/bun/dialect"
 )
 
+// EndPosition is an auction's place in the order of EndedAuctions.
+type EndPosition struct {
+	ID    int64     `bun:"id"`
+	EndAt time.Time `bun:"end_at"`
+}
+
 // EndedAuctions lists up to limit auctions whose end has come and that are not DONE yet,
-// those that ended first first. It takes no lock: closing locks each auction itself.
-func EndedAuctions(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error) {
-	var ids []int64
-	err := idb.NewSelect().Model((*Auction)(nil)).Column("a.id").
+// those that ended first first, after the position `after` (the zero position: from the
+// start). It takes no lock: closing locks each auction itself.
+func EndedAuctions(ctx context.Context, idb bun.IDB, after EndPosition, limit int64) ([]EndPosition, error) {
+	var out []EndPosition
+	q := idb.NewSelect().Model((*Auction)(nil)).Column("a.id", "a.end_at").
 		Where("a.status <> ? AND a.end_at <= ?", StatusDone, now(idb)).
-		OrderExpr("a.end_at, a.id").Limit(limit).Scan(ctx, &ids)
-	if err != nil {
+		OrderExpr("a.end_at, a.id").Limit(limit)
+	if after.ID != 0 {
+		q = q.Where("(a.end_at, a.id) > (?, ?)", after.EndAt.UTC(), after.ID)
+	}
+	if err := q.Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("ended auctions: %w", err)
 	}
-	return ids, nil
+	return out, nil
 }
 
 // MarkClosed writes a's status DONE and its closing time.
