@@ -169,10 +169,17 @@ func (s *Server) handleGetAuction(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v, err := s.catalogue.Get(c.Request.Context(), id, sessionUserID(c))
+	viewer := sessionUserID(c)
+	v, err := s.catalogue.Get(c.Request.Context(), id, viewer)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if viewer != 0 {
+		// A like not flushed yet counts for liked_by_me at once (like_count catches up).
+		if liked, ok, err := s.likes.Pending(c.Request.Context(), id, viewer); err == nil && ok {
+			v.LikedByViewer = liked
+		}
 	}
 	c.JSON(http.StatusOK, toAuctionJSON(v))
 }

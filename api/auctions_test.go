@@ -37,6 +37,8 @@ type auctionOut struct {
 	LeadingBid      *struct{} `json:"leading_bid"`
 	SubscriberCount int64     `json:"subscriber_count"`
 	SubscribedByMe  bool      `json:"subscribed_by_me"`
+	LikeCount       int64     `json:"like_count"`
+	LikedByMe       bool      `json:"liked_by_me"`
 }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -34,6 +34,21 @@ func (s *Server) subscription(c *gin.Context, change func(context.Context, int64
 	c.Status(http.StatusNoContent)
 }
 
+func (s *Server) handleLike(c *gin.Context)   { s.like(c, true) }
+func (s *Server) handleUnlike(c *gin.Context) { s.like(c, false) }
+
+func (s *Server) like(c *gin.Context, liked bool) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	if err := s.likes.Set(c.Request.Context(), id, currentUserID(c), liked); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
 func (s *Server) handleMySubscriptions(c *gin.Context) {
 	page, err := s.auctionPage(c, func(f *db.ListFilter) { f.SubscriberID = currentUserID(c) })
 	if err != nil {

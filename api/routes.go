@@ -55,6 +55,8 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	me.POST("/auctions/:id/bids", s.handlePlaceBid)
 	me.GET("/bids/:id", s.handleGetBid)
 	me.GET("/me/bids", s.handleMyBids)
+	me.PUT("/auctions/:id/like", s.handleLike)
+	me.DELETE("/auctions/:id/like", s.handleUnlike)
 	me.PUT("/auctions/:id/subscription", s.handleSubscribe)
 	me.DELETE("/auctions/:id/subscription", s.handleUnsubscribe)
 	me.GET("/me/subscriptions", s.handleMySubscriptions)

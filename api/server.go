@@ -15,6 +15,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
+	"github.com/gavelhq/gavel/likes"
 	"github.com/gavelhq/gavel/live"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,7 @@ type Server struct {
 	listCache    *listCache
 	bidding      *auction.Bidding
 	notifier     *auction.Notifier
+	likes        *likes.Service
 	hub          *live.Hub
 	heartbeat    time.Duration
 	writeTimeout time.Duration
@@ -96,6 +98,7 @@ func NewServer(d Deps) (*Server, error) {
 		listCache:    newListCache(d.ListCacheTTL),
 		bidding:      &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log},
 		notifier:     &auction.Notifier{DB: d.DB},
+		likes:        &likes.Service{DB: d.DB, Redis: d.Redis},
 		hub:          live.NewHub(d.Log),
 		heartbeat:    d.Heartbeat,
 		writeTimeout: d.StreamWriteTimeout,

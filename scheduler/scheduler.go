@@ -13,6 +13,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/likes"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -85,6 +86,13 @@ func Jobs(deps Deps) []Job {
 		}},
 		{Name: "log-decided-bids", Run: func(ctx context.Context) (Result, error) {
 			n, err := bidding.LogUnloggedBids(ctx)
+			return Result{Processed: n}, err
+		}},
+		{Name: "flush-likes", Run: func(ctx context.Context) (Result, error) {
+			if deps.Redis == nil {
+				return Result{}, nil // the likes wait in Redis for a run that has it
+			}
+			n, err := (&likes.Service{DB: d, Redis: deps.Redis}).Flush(ctx)
 			return Result{Processed: n}, err
 		}},
 		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) (Result, error) {
