@@ -90,6 +90,19 @@ func newHarnessWithWorker(t *testing.T) *harness {
 // startServer starts one more API instance on d and rdb.
 func startServer(t *testing.T, d *db.DB, rdb *redis.Client, decisions ...auction.DecisionQueue) *harness {
 	t.Helper()
+	return startServerWith(t, d, rdb, func(deps *api.Deps) {
+		if len(decisions) > 0 {
+			deps.Decisions = decisions[0]
+			if tr, ok := decisions[0].(auction.Transitions); ok {
+				deps.Transitions = tr
+			}
+		}
+	})
+}
+
+// startServerWith starts an API instance on d and rdb with the Deps that tune sets.
+func startServerWith(t *testing.T, d *db.DB, rdb *redis.Client, tune func(*api.Deps)) *harness {
+	t.Helper()
 	images, err := imagestore.NewDir(t.TempDir())
 	require.NoError(t, err)
 	deps := api.Deps{
@@ -97,12 +110,7 @@ func startServer(t *testing.T, d *db.DB, rdb *redis.Client, decisions ...auction
 		Dashboard: jobs.Dashboard(rdb, "/ops/asynq"), TrustedProxies: []string{"127.0.0.1"},
 		Images: images, StreamWriteTimeout: 2 * time.Second, Heartbeat: 200 * time.Millisecond,
 	}
-	if len(decisions) > 0 {
-		deps.Decisions = decisions[0]
-		if tr, ok := decisions[0].(auction.Transitions); ok {
-			deps.Transitions = tr
-		}
-	}
+	tune(&deps)
 	s, err := api.NewServer(deps)
 	require.NoError(t, err)
 	h := &harness{t: t, report: t.Errorf, db: d, redis: rdb, api: s}

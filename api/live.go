@@ -278,3 +278,28 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func (s *Server) handleRecommendations(c *gin.Context) {
+	limit := 10
+	if raw, has := c.GetQuery("limit"); has {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 50 {
+			writeProblem(c, invalid("limit", "must be an integer from 1 to 50"))
+			return
+		}
+		limit = n
+	}
+	items, source, err := s.recs.For(c.Request.Context(), currentUserID(c), limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := struct {
+		Items  []auctionSummaryJSON `json:"items"`
+		Source string               `json:"source"`
+	}{Items: make([]auctionSummaryJSON, 0, len(items)), Source: source}
+	for _, it := range items {
+		out.Items = append(out.Items, toSummaryJSON(it))
+	}
+	c.JSON(http.StatusOK, out)
+}

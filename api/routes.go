@@ -60,6 +60,7 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	me.PUT("/auctions/:id/subscription", s.handleSubscribe)
 	me.DELETE("/auctions/:id/subscription", s.handleUnsubscribe)
 	me.GET("/me/subscriptions", s.handleMySubscriptions)
+	me.GET("/me/recommendations", s.handleRecommendations)
 	me.GET("/me/notifications", s.handleNotifications)
 	me.POST("/me/notifications/read", s.handleMarkRead)
 	me.GET("/me/notifications/stream", s.handleNotificationStream)

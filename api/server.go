@@ -17,9 +17,11 @@ import (
 	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/likes"
 	"github.com/gavelhq/gavel/live"
+	"github.com/gavelhq/gavel/recommend"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
 )
 
 // Deps are what the API needs from the rest of the program.
@@ -43,6 +45,9 @@ type Deps struct {
 	// ListCacheTTL is how long a public list page may be served from memory; 0 turns the
 	// micro-cache off.
 	ListCacheTTL time.Duration
+	// Recommender is how to reach the recommender; without a URL, recommendations are
+	// always the fallback list.
+	Recommender recommend.ClientConfig
 	// Heartbeat is how often an idle event stream gets a comment line (default 15 s).
 	Heartbeat time.Duration
 	// StreamWriteTimeout cuts an event stream whose client accepts nothing for that long
@@ -65,6 +70,7 @@ type Server struct {
 	bidding      *auction.Bidding
 	notifier     *auction.Notifier
 	likes        *likes.Service
+	recs         *recommend.Service
 	hub          *live.Hub
 	heartbeat    time.Duration
 	writeTimeout time.Duration
@@ -112,6 +118,16 @@ func NewServer(d Deps) (*Server, error) {
 	var liveCtx context.Context
 	liveCtx, s.stopLive = context.WithCancel(context.Background())
 	go s.hub.Run(liveCtx, d.Redis)
+	s.recs = &recommend.Service{DB: d.DB}
+	if d.Recommender.URL != "" {
+		state := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gavel_recommender_breaker_state", Help: "The recommender circuit breaker: 0 closed, 1 half-open, 2 open.",
+		})
+		_ = d.Registry.Register(state)
+		cfg := d.Recommender
+		cfg.OnState = func(st gobreaker.State) { state.Set(float64(st)) }
+		s.recs.Client = recommend.NewClient(cfg)
+	}
 	_ = d.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gavel_sse_clients", Help: "Event streams open on this API instance.",
 	}, func() float64 { return float64(s.hub.Clients()) }))

@@ -357,3 +357,41 @@ func AuctionForBid(ctx context.Context, idb bun.IDB, id int64) (*Auction, error)
 	}
 	return a, nil
 }
+
+// OpenSummaries reads the summaries of the auctions with the IDs that are still open and
+// not sold by excludeSeller, in the order of ids.
+func OpenSummaries(ctx context.Context, idb bun.IDB, ids []int64, excludeSeller int64) ([]AuctionSummary, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []AuctionSummary
+	err := listQuery(idb, ListFilter{Limit: int64(len(ids))}).
+		Where("a.id IN (?) AND a.seller_id <> ? AND a.status <> ? AND a.end_at > ?", bun.List(ids), excludeSeller, StatusDone, now(idb)).
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("open summaries: %w", err)
+	}
+	byID := make(map[int64]AuctionSummary, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make([]AuctionSummary, 0, len(rows))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// PopularOpen lists the most liked auctions still open, leaving out excludeSeller's.
+func PopularOpen(ctx context.Context, idb bun.IDB, excludeSeller, limit int64) ([]AuctionSummary, error) {
+	var rows []AuctionSummary
+	err := listQuery(idb, ListFilter{Sort: SortPopular, Limit: limit}).
+		Where("a.seller_id <> ? AND a.status <> ? AND a.end_at > ?", excludeSeller, StatusDone, now(idb)).
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("popular open auctions: %w", err)
+	}
+	return rows, nil
+}

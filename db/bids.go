@@ -305,3 +305,27 @@ SELECT a.*, nb.id AS bid_id, nb.created_at AS bid_at FROM a LEFT JOIN nb ON true
 	}
 	return &row.Auction, row.DBNow.UTC(), nil
 }
+
+// RecentBidder is one bidder's latest bid on an open auction, with their age and gender
+// at that time, from the bid logs.
+type RecentBidder struct {
+	AuctionID int64     `bun:"auction_id"`
+	BidderID  int64     `bun:"bidder_id"`
+	Age       int       `bun:"age"`
+	Gender    string    `bun:"gender"`
+	LastBid   time.Time `bun:"last_bid"`
+}
+
+// RecentBidders lists, for the auctions still open, each bidder's latest bid logged
+// since `since`.
+func RecentBidders(ctx context.Context, idb bun.IDB, since time.Time) ([]RecentBidder, error) {
+	var out []RecentBidder
+	err := idb.NewRaw(`SELECT l.auction_id, l.bidder_id, max(l.age) AS age, max(l.gender) AS gender, max(l.created_at) AS last_bid
+FROM bid_logs AS l JOIN auctions AS a ON a.id = l.auction_id
+WHERE l.created_at >= ? AND a.status <> ? AND a.end_at > ?
+GROUP BY l.auction_id, l.bidder_id`, since.UTC(), StatusDone, time.Now().UTC()).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("recent bidders: %w", err)
+	}
+	return out, nil
+}

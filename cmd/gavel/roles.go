@@ -18,6 +18,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/jobs"
+	"github.com/gavelhq/gavel/recommend"
 	"github.com/gavelhq/gavel/redisconn"
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/worker"
@@ -146,6 +147,16 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	}
 	defer rdb.Close()
 	log.Info("starting", "config", cfg)
+	if cfg.RecommenderURL == "" {
+		// The recommender in-process, on a loopback port: the API reaches it as it would
+		// a separate one, breaker and all.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		cfg.RecommenderURL = "http://" + ln.Addr().String()
+		go func() { _ = serveRecommender(ctx, log, d, ln) }()
+	}
 	e := &env{cfg: cfg, log: log, db: d, redis: rdb, stdout: stdout, metrics: prometheus.NewRegistry()}
 	err = together(ctx, e, roleAPI, roleWorker, roleScheduler)
 	log.Debug("dev stopped", "uptime", time.Since(start))
@@ -179,6 +190,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
 		Images: images, Decisions: enqueuer, Transitions: enqueuer,
+		Recommender: recommend.ClientConfig{URL: e.cfg.RecommenderURL},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
@@ -239,4 +251,39 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// recommenderRefresh is how often the recommender recomputes its ranking.
+const recommenderRefresh = 30 * time.Second
+
+// serveRecommender runs the recommender on ln until ctx is done.
+func serveRecommender(ctx context.Context, log *slog.Logger, d *db.DB, ln net.Listener) error {
+	r := &recommend.Ranker{DB: d, Log: log}
+	go r.Run(ctx, recommenderRefresh)
+	hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdownCtx)
+	}()
+	log.Info("recommender listening", "addr", ln.Addr().String())
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("recommender: %w", err)
+	}
+	return nil
+}
+
+// runRecommender is `gavel recommender`: the ranking service on GAVEL_HTTP_ADDR.
+func runRecommender(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := openMigratedDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("recommender: %w", err)
+	}
+	return serveRecommender(ctx, log, d, ln)
 }

@@ -37,7 +37,7 @@ commands:
   bench settle [flags]       time one scheduler settling many auctions that end together
   bench sse [flags]          hold many auction streams open on a running Gavel while bids change prices
   user promote EMAIL         make the user an admin
-  recommender                the recommendation service (not built yet)
+  recommender                the recommendation service on GAVEL_HTTP_ADDR (in-process in dev)
 
 configuration comes from the environment: see README.md.
 `
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		return runBench(ctx, cfg, log, stdout, rest)
 	case "recommender":
-		return errors.New("recommender: not built yet (issue: recommendations)")
+		return runRecommender(ctx, cfg, log)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
