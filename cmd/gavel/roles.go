@@ -190,7 +190,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		SessionSecret: e.cfg.SessionSecret, CookieSecure: e.cfg.CookieSecure,
 		Dashboard: jobs.Dashboard(e.redis, "/ops/asynq"), TrustedProxies: e.cfg.TrustedProxies,
 		Images: images, Decisions: enqueuer, Transitions: enqueuer,
-		Recommender: recommend.ClientConfig{URL: e.cfg.RecommenderURL},
+		Recommender:  recommend.ClientConfig{URL: e.cfg.RecommenderURL},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 	})
 	if err != nil {
