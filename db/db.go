@@ -102,10 +102,16 @@ func openSQLite(path string) *DB {
 // Transact runs fn in a transaction and retries it when the database reports a transient
 // conflict (serialization failure or deadlock on PostgreSQL, SQLITE_BUSY on SQLite).
 func (d *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return retryTransient(ctx, func() error { return d.RunInTx(ctx, nil, fn) })
+}
+
+// retryTransient runs attempt up to 8 times while it fails with a transient conflict,
+// with a growing, jittered pause between tries.
+func retryTransient(ctx context.Context, attempt func() error) error {
 	const attempts = 8
 	var err error
 	for i := range attempts {
-		err = d.RunInTx(ctx, nil, fn)
+		err = attempt()
 		if err == nil || !retryable(err) {
 			return err
 		}

@@ -3,9 +3,6 @@ package db
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
-	"math/rand/v2"
-	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -59,21 +56,7 @@ func (f *Fused) NewDelete() *bun.DeleteQuery { f.begin(); return f.Conn.NewDelet
 // that returns an error is rolled back; one that returns without a Final statement is
 // committed with a COMMIT of its own. PostgreSQL only.
 func (d *DB) TransactFused(ctx context.Context, fn func(ctx context.Context, tx *Fused) error) error {
-	const attempts = 8
-	var err error
-	for i := range attempts {
-		err = d.fusedOnce(ctx, fn)
-		if err == nil || !retryable(err) {
-			return err
-		}
-		backoff := time.Duration(1<<i)*time.Millisecond + rand.N(5*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(backoff):
-		}
-	}
-	return err
+	return retryTransient(ctx, func() error { return d.fusedOnce(ctx, fn) })
 }
 
 func (d *DB) fusedOnce(ctx context.Context, fn func(ctx context.Context, tx *Fused) error) error {
