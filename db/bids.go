@@ -28,21 +28,6 @@ func BidByID(ctx context.Context, idb bun.IDB, id int64) (*Bid, error) {
 	return b, nil
 }
 
-// PendingBids lists an auction's pending bids in arrival order, at most limit of them
-// when limit is positive.
-func PendingBids(ctx context.Context, idb bun.IDB, auctionID, limit int64) ([]Bid, error) {
-	var bs []Bid
-	q := idb.NewSelect().Model(&bs).Where("b.auction_id = ? AND b.status = ?", auctionID, BidPending).OrderExpr("b.id")
-	if limit > 0 {
-		q = q.Limit(limit)
-	}
-	err := q.Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("pending bids: %w", err)
-	}
-	return bs, nil
-}
-
 // SetBidStatus records a decision about a bid.
 func SetBidStatus(ctx context.Context, idb bun.IDB, b *Bid) error {
 	_, err := idb.NewUpdate().Model(b).Column("status", "reason", "decided_at").WherePK().Exec(ctx)

@@ -15,24 +15,15 @@ const ClientBuffer = 128
 
 // Client is one SSE connection's subscription.
 type Client struct {
-	C       <-chan *Message // closed when the client is dropped or the hub stops; shared, read only
-	ch      chan *Message
-	once    sync.Once
-	dropped bool
+	C    <-chan *Message // closed when the client is dropped or the hub stops; shared, read only
+	ch   chan *Message
+	once sync.Once
 	// where the hub keeps it
 	in map[int64]map[*Client]struct{}
 	id int64
 }
 
-// Dropped reports whether the hub dropped the client for falling behind.
-func (c *Client) Dropped() bool { return c.dropped }
-
-func (c *Client) close(dropped bool) {
-	c.once.Do(func() {
-		c.dropped = dropped
-		close(c.ch)
-	})
-}
+func (c *Client) close() { c.once.Do(func() { close(c.ch) }) }
 
 // Hub fans the channel's events out to this instance's clients.
 type Hub struct {
@@ -111,7 +102,7 @@ func (h *Hub) dispatch(payload string) {
 		case c.ch <- m:
 		default: // stalled: drop it rather than wait
 			delete(set, c)
-			c.close(true)
+			c.close()
 		}
 	}
 }
@@ -128,7 +119,7 @@ func (h *Hub) add(m map[int64]map[*Client]struct{}, id int64) *Client {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		c.close(false)
+		c.close()
 		return c
 	}
 	if m[id] == nil {
@@ -170,7 +161,7 @@ func (h *Hub) stop() {
 	for _, m := range []map[int64]map[*Client]struct{}{h.auctions, h.users} {
 		for id, set := range m {
 			for c := range set {
-				c.close(false)
+				c.close()
 			}
 			delete(m, id)
 		}
