@@ -156,3 +156,18 @@ func (c *client) streamStatus(t *testing.T, path string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// Every answer, error or not, carries the security headers.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, path := range []string{"/api/v1/auctions", "/api/v1/me", "/nowhere", "/healthz"} {
+		res := h.client().do("GET", path, nil)
+		assert.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"), path)
+		assert.Equal(t, "DENY", res.header.Get("X-Frame-Options"), path)
+		assert.Equal(t, "no-referrer", res.header.Get("Referrer-Policy"), path)
+		assert.Contains(t, res.header.Get("Content-Security-Policy"), "default-src 'none'", path)
+	}
+	res := h.client().do("GET", "/docs", nil)
+	assert.Equal(t, "DENY", res.header.Get("X-Frame-Options"))
+}

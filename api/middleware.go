@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gavelhq/gavel/auction"
@@ -21,6 +22,21 @@ const (
 )
 
 // requestID takes a sane X-Request-ID from the client or makes one, and echoes it.
+// securityHeaders sets the headers every answer carries: no MIME sniffing, no framing,
+// no referrer leaks, and a content policy that lets only the API's own pages run.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if !strings.HasPrefix(c.Request.URL.Path, "/ops/") && c.Request.URL.Path != "/docs" {
+		// The dashboard and the docs page bring their own scripts and styles.
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	}
+	c.Next()
+}
+
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")

@@ -10,7 +10,7 @@ import (
 // routes lists every route of the API in one place.
 func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	r := s.engine
-	r.Use(s.recoverer(), requestID(), s.observe(), wellFormedQuery)
+	r.Use(s.recoverer(), securityHeaders, requestID(), s.observe(), wellFormedQuery)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "not_found", "There is nothing at this path."))
 	})
