@@ -14,7 +14,7 @@ type httpMetrics struct {
 	bids     *prometheus.CounterVec
 }
 
-func newHTTPMetrics(reg *prometheus.Registry, d *db.DB) *httpMetrics {
+func newHTTPMetrics(reg prometheus.Registerer, d *db.DB) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gavel_http_requests_total", Help: "HTTP requests by method, route template and status.",

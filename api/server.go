@@ -33,8 +33,8 @@ type Deps struct {
 	CookieSecure  bool
 	// Dashboard is the Asynq dashboard, served to admins under /ops/asynq/.
 	Dashboard http.Handler
-	// Registry collects the API's metrics; nil makes a new one.
-	Registry *prometheus.Registry
+	// Registry collects the API's metrics and serves them at /metrics; nil makes a new one.
+	Registry Registry
 	// Images keeps uploaded images' bytes.
 	Images imagestore.Store
 	// Transitions schedules the opening and closing of auctions on time; nil leaves them
@@ -78,7 +78,7 @@ type Server struct {
 	throttle     *loginThrottle
 	cursors      cursorCodec
 	metrics      *httpMetrics
-	registry     *prometheus.Registry
+	registry     Registry
 	engine       *gin.Engine
 }
 
@@ -139,6 +139,12 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	s.routes(newRedisStore(d.Redis, derive(d.SessionSecret, "session"), d.CookieSecure), d.Dashboard)
 	return s, nil
+}
+
+// Registry is where metrics are registered and gathered from (a *prometheus.Registry).
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
 }
 
 // Close stops the live events: every stream ends, so that a graceful shutdown does not

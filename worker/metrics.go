@@ -49,3 +49,7 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 	}
 	return m
 }
+
+// RegisterMetrics registers the worker's metrics with reg, as Run does, for tools that
+// list what the worker exports.
+func RegisterMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) { newMetrics(reg, rdb) }
