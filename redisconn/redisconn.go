@@ -5,27 +5,46 @@ package redisconn
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
-// Open connects to the Redis at rawURL (redis://, rediss://) and checks that it answers.
+// Open connects to the Redis at rawURL and checks that it answers: a server
+// (redis://host:port/db, rediss:// for TLS), or a Sentinel-managed one when the URL names
+// its master (redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379): the
+// client then asks the sentinels for the current master and follows failovers.
 func Open(ctx context.Context, rawURL string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(rawURL)
+	c, where, err := client(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	opt.PoolSize = 64
-	c := redis.NewClient(opt)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Ping(pingCtx).Err(); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("redis: connect to %s: %w", opt.Addr, err)
+		return nil, fmt.Errorf("redis: connect to %s: %w", where, err)
 	}
 	return c, nil
+}
+
+func client(rawURL string) (*redis.Client, string, error) {
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Get("master_name") != "" {
+		opt, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, "", err
+		}
+		opt.PoolSize = 64
+		return redis.NewFailoverClient(opt), fmt.Sprintf("master %q through sentinels %v", opt.MasterName, opt.SentinelAddrs), nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, "", err
+	}
+	opt.PoolSize = 64
+	return redis.NewClient(opt), opt.Addr, nil
 }
 
 // Embedded is an in-process Redis-compatible server on a loopback port.
