@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -87,9 +91,24 @@ func problemFor(c *gin.Context, log *slog.Logger, err error) *Problem {
 	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
 		return newProblem(499, "client_closed_request", "The client closed the request.")
 	}
+	if unavailable(err) {
+		log.WarnContext(c.Request.Context(), "request failed: a backing service is unreachable", "err", err,
+			"request_id", c.GetString(requestIDKey), "route", c.FullPath())
+		p = newProblem(http.StatusServiceUnavailable, "service_unavailable", "A service Gavel depends on is unreachable; try again shortly.")
+		p.retryAfter = 5
+		return p
+	}
 	log.ErrorContext(c.Request.Context(), "request failed", "err", err,
 		"request_id", c.GetString(requestIDKey), "route", c.FullPath())
 	return newProblem(http.StatusInternalServerError, "internal_error", "Something went wrong on our side.")
+}
+
+// unavailable reports an error that says the database or Redis cannot be reached (refused,
+// reset, timed out, or a connection lost mid-query), as opposed to a bug.
+func unavailable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // writeProblem answers with the problem as application/problem+json.
