@@ -4,7 +4,7 @@ GO ?= go
 RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test lint fmt bench-startup bench-drivers
+.PHONY: run build test lint fmt bench-startup bench-drivers chaos
 
 ## run: gavel dev on embedded defaults (SQLite in ./data, in-process Redis)
 run:
@@ -34,3 +34,11 @@ bench-startup:
 ## bench-drivers: bun's pgdriver against pgx under bun (needs TEST_DATABASE_URL)
 bench-drivers:
 	$(GO) test -run '^$$' -bench Driver -benchtime 3s -count 3 ./db
+
+## chaos: the chaos run against the local PostgreSQL (which it restarts when
+## CHAOS_PG_RESTART is a command that does it) and a Redis of its own; exits 1 on a loss
+CHAOS_DURATION ?= 60s
+CHAOS_DATABASE ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+CHAOS_PG_RESTART ?=
+chaos: build
+	$(GO) run ./cmd/chaos -gavel bin/gavel -duration $(CHAOS_DURATION) -database '$(CHAOS_DATABASE)' -pg-restart '$(CHAOS_PG_RESTART)'

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
 	"github.com/gin-gonic/gin"
 )
 
@@ -107,7 +108,7 @@ func problemFor(c *gin.Context, log *slog.Logger, err error) *Problem {
 // reset, timed out, or a connection lost mid-query), as opposed to a bug.
 func unavailable(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+	return db.Unreachable(err) || errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 

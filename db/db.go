@@ -175,6 +175,18 @@ func isCheckViolation(err error) bool {
 	return false
 }
 
+// Unreachable reports an error of PostgreSQL going away or not taking connections
+// (SQLSTATE class 08, connection exception, and 57P01-57P03: shutting down, crashed,
+// starting up), as opposed to an error in the query.
+func Unreachable(err error) bool {
+	var pe pgdriver.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	code := pe.Field('C')
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+}
+
 // isForeignKeyViolation reports a foreign-key failure on either dialect.
 func isForeignKeyViolation(err error) bool {
 	var pe pgdriver.Error
