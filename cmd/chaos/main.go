@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/chaos"
 	"github.com/gavelhq/gavel/db"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -41,9 +43,10 @@ func main() {
 	pgRestart := flag.String("pg-restart", "", "a shell command that restarts PostgreSQL (empty: that fault is skipped)")
 	bidders := flag.Int("bidders", 20, "bidders")
 	keep := flag.Bool("keep", false, "keep the database and the logs")
+	soak := flag.Duration("soak", 0, "a soak instead: no faults, and the APIs' and worker's memory, goroutines and DB connections and Redis's memory sampled at this interval")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	code, err := run(*duration, *gavel, *adminURL, *redisServer, *pgRestart, *bidders, *keep, log)
+	code, err := run(*duration, *gavel, *adminURL, *redisServer, *pgRestart, *bidders, *keep, *soak, log)
 	if err != nil {
 		log.Error("chaos", "err", err)
 		os.Exit(2)
@@ -167,7 +170,7 @@ func outcome(st int, err error) string {
 	return fmt.Sprint(st)
 }
 
-func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string, nBidders int, keep bool, log *slog.Logger) (int, error) {
+func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string, nBidders int, keep bool, soak time.Duration, log *slog.Logger) (int, error) {
 	ctx := context.Background()
 	admin, err := db.Open(ctx, adminURL, "")
 	if err != nil {
@@ -180,7 +183,9 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	}
 	dbURL := strings.Replace(adminURL, "/postgres?", "/"+name+"?", 1)
 	if !keep {
-		defer func() { _, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") }()
+		defer func() {
+			_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}()
 	}
 	logDir, _ := os.MkdirTemp("", "gavel-chaos-")
 	log.Info("chaos: logs", "dir", logDir, "database", name)
@@ -198,7 +203,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	defer redis.signal(syscall.SIGKILL)
 	time.Sleep(300 * time.Millisecond)
 
-	api1, api2, rec := freePort(), freePort(), freePort()
+	api1, api2, rec, workerMetrics := freePort(), freePort(), freePort(), freePort()
 	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=redis://" + redisAddr + "/0",
 		"GAVEL_SESSION_SECRET=chaos-secret-chaos-secret-chaos-secret", "GAVEL_LOG_LEVEL=warn", "GAVEL_BATCH_EVERY=2s",
 		"GAVEL_RECOMMENDER_URL=http://" + rec, "GAVEL_DATA_DIR=" + logDir + "/data"}
@@ -210,7 +215,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	roles := map[string]*proc{
 		"api1":        mk("api1", []string{gavel, "api"}, append(env, "GAVEL_HTTP_ADDR="+api1)...),
 		"api2":        mk("api2", []string{gavel, "api"}, append(env, "GAVEL_HTTP_ADDR="+api2)...),
-		"worker":      mk("worker", []string{gavel, "worker"}, env...),
+		"worker":      mk("worker", []string{gavel, "worker"}, append(env, "GAVEL_METRICS_ADDR="+workerMetrics)...),
 		"scheduler":   mk("scheduler", []string{gavel, "scheduler"}, env...),
 		"recommender": mk("recommender", []string{gavel, "recommender"}, append(env, "GAVEL_HTTP_ADDR="+rec)...),
 	}
@@ -396,29 +401,45 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 			return p.start()
 		}
 	}
-	fault(0.15, "SIGKILL worker, restarted 2 s later", killAndRestart(roles["worker"], 2*time.Second))
-	fault(0.30, "SIGKILL scheduler, restarted 2 s later", killAndRestart(roles["scheduler"], 2*time.Second))
-	fault(0.45, "SIGKILL Redis, restarted empty 1 s later", func() error {
-		redis.signal(syscall.SIGKILL)
-		lastWipe.Store(time.Now().UnixNano())
-		st.mu.Lock()
-		clear(st.likes) // likes not flushed before the loss may be gone, by design
-		st.mu.Unlock()
-		time.Sleep(time.Second)
-		lastWipe.Store(time.Now().UnixNano())
-		return redis.start()
-	})
-	if pgRestart != "" {
-		fault(0.60, "PostgreSQL restarted ("+pgRestart+")", func() error {
-			out, err := exec.Command("sh", "-c", pgRestart).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("%v: %s", err, out)
+	var samples []sample
+	if soak > 0 {
+		wg.Go(func() {
+			t := time.NewTicker(soak)
+			defer t.Stop()
+			for {
+				samples = append(samples, takeSample(time.Since(start), "http://"+api1, "http://"+workerMetrics, "redis://"+redisAddr))
+				select {
+				case <-loadCtx.Done():
+					return
+				case <-t.C:
+				}
 			}
-			return nil
 		})
+	} else {
+		fault(0.15, "SIGKILL worker, restarted 2 s later", killAndRestart(roles["worker"], 2*time.Second))
+		fault(0.30, "SIGKILL scheduler, restarted 2 s later", killAndRestart(roles["scheduler"], 2*time.Second))
+		fault(0.45, "SIGKILL Redis, restarted empty 1 s later", func() error {
+			redis.signal(syscall.SIGKILL)
+			lastWipe.Store(time.Now().UnixNano())
+			st.mu.Lock()
+			clear(st.likes) // likes not flushed before the loss may be gone, by design
+			st.mu.Unlock()
+			time.Sleep(time.Second)
+			lastWipe.Store(time.Now().UnixNano())
+			return redis.start()
+		})
+		if pgRestart != "" {
+			fault(0.60, "PostgreSQL restarted ("+pgRestart+")", func() error {
+				out, err := exec.Command("sh", "-c", pgRestart).CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("%v: %s", err, out)
+				}
+				return nil
+			})
+		}
+		fault(0.70, "SIGKILL recommender, restarted 3 s later", killAndRestart(roles["recommender"], 3*time.Second))
+		fault(0.80, "SIGKILL api2, restarted 3 s later", killAndRestart(roles["api2"], 3*time.Second))
 	}
-	fault(0.70, "SIGKILL recommender, restarted 3 s later", killAndRestart(roles["recommender"], 3*time.Second))
-	fault(0.80, "SIGKILL api2, restarted 3 s later", killAndRestart(roles["api2"], 3*time.Second))
 	wg.Wait()
 	log.Info("chaos: load over; letting the system settle")
 
@@ -470,6 +491,17 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	if pgRestart == "" {
 		fmt.Println("  (PostgreSQL restart skipped: no -pg-restart)")
 	}
+	if soak > 0 {
+		fmt.Println("soak samples (API 1, worker, Redis):")
+		fmt.Printf("  %8s %10s %10s %8s %8s %10s %10s %8s %12s\n", "t", "api RSS", "api heap", "api gor", "api db",
+			"wrk RSS", "wrk heap", "wrk gor", "redis mem")
+		for _, x := range samples {
+			fmt.Printf("  %7.0fs %9.1fM %9.1fM %8.0f %8.0f %9.1fM %9.1fM %8.0f %11.1fM\n", x.at.Seconds(),
+				x.api["process_resident_memory_bytes"]/1e6, x.api["go_memstats_heap_inuse_bytes"]/1e6, x.api["go_goroutines"],
+				x.api["go_sql_open_connections"], x.worker["process_resident_memory_bytes"]/1e6,
+				x.worker["go_memstats_heap_inuse_bytes"]/1e6, x.worker["go_goroutines"], x.redisMem/1e6)
+		}
+	}
 	fmt.Println("\ninvariants (chaos.Check):")
 	if len(problems) == 0 {
 		fmt.Println("  all hold: every accepted bid decided, every ended auction settled once by a bid above every earlier leader,")
@@ -487,6 +519,53 @@ func copyLikes(m map[[2]int64]bool) map[[2]int64]bool {
 	out := make(map[[2]int64]bool, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+// sample is one reading of the processes' resources during a soak.
+type sample struct {
+	at          time.Duration
+	api, worker map[string]float64
+	redisMem    float64
+}
+
+var sampled = []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines", "go_sql_open_connections"}
+
+func takeSample(at time.Duration, api, worker, redisURL string) sample {
+	x := sample{at: at, api: scrape(api + "/metrics"), worker: scrape(worker + "/metrics")}
+	if opt, err := redis.ParseURL(redisURL); err == nil {
+		c := redis.NewClient(opt)
+		if info, err := c.Info(context.Background(), "memory").Result(); err == nil {
+			for _, line := range strings.Split(info, "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+					x.redisMem, _ = strconv.ParseFloat(v, 64)
+				}
+			}
+		}
+		_ = c.Close()
+	}
+	return x
+}
+
+// scrape reads the sampled metrics from a /metrics page (summed over their labels).
+func scrape(url string) map[string]float64 {
+	out := map[string]float64{}
+	res, err := http.Get(url)
+	if err != nil {
+		return out
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, name := range sampled {
+			if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
+				if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+					v, _ := strconv.ParseFloat(rest[i+1:], 64)
+					out[name] += v
+				}
+			}
+		}
 	}
 	return out
 }

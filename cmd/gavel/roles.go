@@ -23,6 +23,7 @@ import (
 	"github.com/gavelhq/gavel/scheduler"
 	"github.com/gavelhq/gavel/worker"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 )
@@ -50,6 +51,10 @@ func (e *env) serveMetrics() {
 		return
 	}
 	e.metricsOnce.Do(func() {
+		// The process's own resources, as the API's /metrics has them (in `gavel dev` the
+		// API registered them already).
+		_ = e.metrics.Register(collectors.NewGoCollector())
+		_ = e.metrics.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		go func() {
 			e.log.Info("metrics listener", "addr", addr)
 			mux := http.NewServeMux()
