@@ -4,7 +4,7 @@ GO ?= go
 RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test lint fmt bench-startup bench-drivers chaos
+.PHONY: run build test lint fmt bench bench-startup bench-drivers chaos
 
 ## run: gavel dev on embedded defaults (SQLite in ./data, in-process Redis)
 run:
@@ -42,3 +42,8 @@ CHAOS_DATABASE ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 CHAOS_PG_RESTART ?=
 chaos: build
 	$(GO) run ./cmd/chaos -gavel bin/gavel -duration $(CHAOS_DURATION) -database '$(CHAOS_DATABASE)' -pg-restart '$(CHAOS_PG_RESTART)'
+
+## bench: every benchmark against the local PostgreSQL and Redis, raw output to
+## docs/BENCHMARKS-latest.md (BENCH_QUICK=1 for a short run; needs psql and redis-cli)
+bench:
+	./scripts/bench.sh
