@@ -114,12 +114,11 @@ func (s *stats) note(kind, outcome string) {
 
 // user is a signed-in client that signs in again when its session is gone.
 type user struct {
-	c        *http.Client
-	id       int64
-	email    string
-	apis     []string
-	r        *rand.Rand
-	loggedIn bool
+	c     *http.Client
+	id    int64
+	email string
+	apis  []string
+	r     *rand.Rand
 }
 
 func (u *user) call(method, path string, body any, out any) (int, error) {
