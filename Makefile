@@ -43,7 +43,7 @@ CHAOS_PG_RESTART ?=
 chaos: build
 	$(GO) run ./cmd/chaos -gavel bin/gavel -duration $(CHAOS_DURATION) -database '$(CHAOS_DATABASE)' -pg-restart '$(CHAOS_PG_RESTART)'
 
-## bench: every benchmark against the local PostgreSQL and Redis, raw output to
-## docs/BENCHMARKS-latest.md (BENCH_QUICK=1 for a short run; needs psql and redis-cli)
+## bench: every benchmark against the local PostgreSQL and Redis, written into
+## docs/BENCHMARKS.md as its "Latest run" (BENCH_QUICK=1 for a short run; needs psql and redis-cli)
 bench:
 	./scripts/bench.sh

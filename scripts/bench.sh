@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: runs the project's benchmarks against the local PostgreSQL and Redis and
-# writes their raw output, with the machine and the method, to docs/BENCHMARKS-latest.md.
-# docs/BENCHMARKS.md keeps the curated figures (medians over several runs) and the history.
+# writes their output, with the machine and the method, into docs/BENCHMARKS.md, as its
+# "Latest run" section (between the markers); the rest of that file keeps the curated
+# figures (medians over several runs), the history and the seed project's reference figures.
 #   BENCH_DB   a PostgreSQL URL that may create databases (default: local postgres)
 #   BENCH_REDIS a Redis server URL; databases 10 and 11 of it are flushed
 #   BENCH_QUICK=1 shorter runs
@@ -11,7 +12,7 @@ BENCH_DB=${BENCH_DB:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 BENCH_REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
 DUR=20s; SEED=1000000; SETTLE=50000
 if [ "${BENCH_QUICK:-}" = 1 ]; then DUR=8s; SEED=100000; SETTLE=5000; fi
-out=docs/BENCHMARKS-latest.md
+out=$(mktemp)
 base=${BENCH_DB%%/postgres\?*}
 opts=${BENCH_DB#*\?}
 go build -o bin/gavel ./cmd/gavel
@@ -27,38 +28,45 @@ dev() { # dev DBNAME REDISDB PORT: gavel dev in the background on PostgreSQL and
 }
 stop() { kill "$DEV"; wait "$DEV" 2>/dev/null || true; }
 {
-  echo "# Benchmarks, latest run ($(date -u +%F\ %H:%M\ UTC))"
+  echo "## Latest run ($(date -u +%F\ %H:%M\ UTC))"
   echo
-  echo "Raw output of \`make bench\` (\`scripts/bench.sh\`). Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs),"
-  echo "$(free -g | awk '/Mem/ {print $2}') GiB, Go $(go env GOVERSION), PostgreSQL and Redis on the same box. The curated"
-  echo "figures, with medians over several runs and the reference figures, are in BENCHMARKS.md."
+  echo "Written by \`make bench\` (\`scripts/bench.sh\`): one run of each benchmark, as printed. Machine: $(nproc) cores,"
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB, Go $(go env GOVERSION), PostgreSQL and Redis on"
+  echo "the same box. The sections after this one hold the medians over several runs and the history."
   echo
-  echo '## Listing (`gavel seed`, then `gavel bench list`)'; echo '```'
+  echo '### Listing (`gavel seed`, then `gavel bench list`)'; echo '```'
   fresh bench_list
   DATABASE_URL=$(db bench_list) bin/gavel seed --auctions "$SEED" 2>&1 | tail -1
   dev bench_list 10 18201
   bin/gavel bench list --url http://127.0.0.1:18201 --duration "$DUR"
   stop; echo '```'; echo
   for mode in hot spread; do
-    echo "## Bidding, \`$mode\` (\`gavel bench bids --mode $mode\`)"; echo '```'
+    echo "### Bidding, \`$mode\` (\`gavel bench bids --mode $mode\`)"; echo '```'
     fresh bench_bids; redis-cli -u "$BENCH_REDIS/10" flushdb >/dev/null
     dev bench_bids 10 18211
     DATABASE_URL=$(db bench_bids) bin/gavel bench bids --url http://127.0.0.1:18211 --mode "$mode" --duration "$DUR"
     stop; echo '```'; echo
   done
-  echo '## Live events (`gavel bench sse`, 10,000 streams)'; echo '```'
+  echo '### Live events (`gavel bench sse`, 10,000 streams)'; echo '```'
   fresh bench_sse; redis-cli -u "$BENCH_REDIS/11" flushdb >/dev/null
   dev bench_sse 11 18221
   bin/gavel bench sse --url http://127.0.0.1:18221 --debug-url http://127.0.0.1:18222 --duration "$DUR"
   stop; echo '```'; echo
-  echo '## Settlement (`gavel bench settle`)'; echo '```'
+  echo '### Settlement (`gavel bench settle`)'; echo '```'
   fresh bench_settle
   DATABASE_URL=$(db bench_settle) bin/gavel bench settle --auctions "$SETTLE"
   echo '```'; echo
-  echo '## Recommendations and on-time transitions (Go benchmarks)'; echo '```'
+  echo '### Recommendations and on-time transitions (Go benchmarks)'; echo '```'
   TEST_DATABASE_URL=$(db postgres) TEST_REDIS_URL="$BENCH_REDIS/0" go test ./api -run '^$' -bench Recommendations -benchtime 1x
   TEST_DATABASE_URL=$(db postgres) TEST_REDIS_URL="$BENCH_REDIS/0" go test ./worker -run '^$' -bench OnTimeTransitions -benchtime 1x
   echo '```'
   for d in bench_list bench_bids bench_sse bench_settle; do psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)"; done
-} > "$out" 2>&1
-echo "wrote $out"
+} 2>&1 | grep -v '^NOTICE:' > "$out"
+# Replace the section between the markers of docs/BENCHMARKS.md.
+awk -v f="$out" '
+  /<!-- make bench: begin -->/ { print; while ((getline line < f) > 0) print line; skip = 1; next }
+  /<!-- make bench: end -->/ { skip = 0 }
+  !skip { print }
+' docs/BENCHMARKS.md > docs/BENCHMARKS.md.new && mv docs/BENCHMARKS.md.new docs/BENCHMARKS.md
+rm -f "$out"
+echo "updated docs/BENCHMARKS.md"
