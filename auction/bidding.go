@@ -92,18 +92,12 @@ func refusal(a *db.Auction, bidderID, amount int64, now time.Time) error {
 	return nil
 }
 
-// minNextBidSQL is MinNextBid as an SQL expression over an auction's columns; a test
-// holds the two to the same answers.
-const minNextBidSQL = `CASE WHEN leading_bid_id IS NULL THEN start_price ELSE current_price + CASE
-	WHEN current_price < 1000 THEN 10 WHEN current_price < 10000 THEN 100
-	WHEN current_price < 100000 THEN 500 WHEN current_price < 1000000 THEN 1000 ELSE 5000 END END`
-
 // placeFast accepts a bid without an idempotency key on PostgreSQL in one statement that
 // checks the rules against the auction as it is then; a refused bid is explained from
 // the auction and time the statement saw.
 func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int64) (*db.Bid, error) {
 	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount}
-	a, now, err := db.PlaceHold(ctx, b.DB, bid, minNextBidSQL)
+	a, now, err := db.PlaceHold(ctx, b.DB, bid)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return nil, ErrNotFound

@@ -32,21 +32,22 @@ var ErrSkipped = errors.New("auction locked by another closer")
 // when there was nothing to do: not ended (its end moved later), already DONE, or gone.
 // With skipLocked it does not wait for an auction another transaction holds (ErrSkipped).
 // The lock is FOR UPDATE: it waits for bids being placed on the auction (KEY SHARE).
+//
+// On PostgreSQL an auction without pending bids, the usual case, closes in one statement
+// (db.CloseAuction); one with pending bids takes a second transaction that locks it,
+// decides them, and closes it as the worker would.
 func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (*Settlement, error) {
-	lock := db.LockClose
-	if skipLocked {
-		lock = db.LockCloseSkip
-	}
 	var s *Settlement
 	var err error
 	if b.DB.Kind == db.Postgres {
-		err = b.DB.TransactFused(ctx, func(ctx context.Context, tx *db.Fused) error {
-			s, err = b.closeIn(ctx, tx, auctionID, lock, tx.Final)
-			return err
-		})
+		s, err = b.closePG(ctx, auctionID, skipLocked)
 	} else {
+		lock := db.LockClose
+		if skipLocked {
+			lock = db.LockCloseSkip
+		}
 		err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-			s, err = b.closeIn(ctx, tx, auctionID, lock, func() {})
+			s, err = b.closeSQLite(ctx, tx, auctionID, lock)
 			return err
 		})
 	}
@@ -59,17 +60,71 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 	return s, nil
 }
 
-// closeIn is Close's transaction, on tx; final marks the next raw statement as the
-// transaction's last.
-func (b *Bidding) closeIn(ctx context.Context, tx bun.IDB, auctionID int64, lock string, final func()) (*Settlement, error) {
+func (b *Bidding) closePG(ctx context.Context, auctionID int64, skipLocked bool) (*Settlement, error) {
+	var c *db.Closing
+	err := b.DB.Retry(ctx, func() (err error) {
+		c, err = db.CloseAuction(ctx, b.DB, auctionID, skipLocked)
+		return err
+	})
+	if err != nil || c.Outcome != db.ClosingPending {
+		return settlementOf(c, auctionID, nil, err)
+	}
+	// Pending bids: decide them under the lock, then close in the same transaction.
+	var final *Decision
+	err = b.DB.TransactFused(ctx, func(ctx context.Context, tx *db.Fused) error {
+		final = nil
+		a, now, _, err := db.LockForClose(ctx, tx, auctionID, db.LockClose)
+		if err != nil {
+			return err
+		}
+		if a.Status == db.StatusDone || now.Before(a.EndAt) {
+			c = &db.Closing{Outcome: db.ClosingNotDue} // closed by another in between
+			return nil
+		}
+		ds, err := b.decideLocked(ctx, tx, []db.Auction{*a}, false)
+		if err != nil {
+			return err
+		}
+		if len(ds) > 0 {
+			final = &ds[0]
+		}
+		tx.Final() // the closing statement carries the COMMIT
+		c, err = db.CloseAuction(ctx, tx, auctionID, false)
+		if err == nil && c.Outcome == db.ClosingPending {
+			err = fmt.Errorf("bids still pending after the decision")
+		}
+		return err
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil // deleted in between
+	}
+	return settlementOf(c, auctionID, final, err)
+}
+
+// settlementOf makes a Settlement of what CloseAuction did.
+func settlementOf(c *db.Closing, auctionID int64, final *Decision, err error) (*Settlement, error) {
+	if err != nil {
+		return nil, err
+	}
+	switch c.Outcome {
+	case db.ClosingSkipped:
+		return nil, ErrSkipped
+	case db.ClosingGone, db.ClosingNotDue:
+		return nil, nil
+	}
+	s := &Settlement{Final: final, Auction: db.Auction{ID: auctionID, SellerID: c.SellerID,
+		Status: db.StatusDone, ClosedAt: &c.ClosedAt, UpdatedAt: c.ClosedAt}}
+	if c.Outcome == db.ClosingSettled {
+		s.Winner = &db.Bid{ID: *c.BidID, AuctionID: auctionID, BidderID: *c.BidderID, Amount: *c.Amount, Status: db.BidWon}
+	}
+	return s, nil
+}
+
+// closeSQLite is Close's transaction on SQLite, one statement at a time.
+func (b *Bidding) closeSQLite(ctx context.Context, tx bun.IDB, auctionID int64, lock string) (*Settlement, error) {
 	a, now, pending, err := db.LockForClose(ctx, tx, auctionID, lock)
 	if errors.Is(err, db.ErrNotFound) {
-		if lock == db.LockCloseSkip {
-			if _, err := db.AuctionByID(ctx, tx, auctionID, false); err == nil {
-				return nil, ErrSkipped
-			}
-		}
-		return nil, nil // gone: deleted before it started
+		return nil, nil // gone: deleted before it started (SQLite has a single writer: nothing to skip)
 	}
 	if err != nil {
 		return nil, err
@@ -89,15 +144,15 @@ func (b *Bidding) closeIn(ctx context.Context, tx bun.IDB, auctionID int64, lock
 		}
 		a = &as[0]
 	}
-	var lead int64
-	if a.LeadingBidID != nil {
-		lead = *a.LeadingBidID
-	}
 	// Under the lock, with the auction found not DONE, this runs once per auction;
 	// the unique winner and ledger rows would refuse a second time anyway.
-	final() // the settlement statement carries the COMMIT where it can
-	s.Winner, err = db.CloseAndSettle(ctx, tx, a, lead, now)
+	if err := db.MarkClosed(ctx, tx, a, now); err != nil {
+		return nil, err
+	}
 	s.Auction = *a
+	if a.LeadingBidID != nil {
+		s.Winner, err = db.SettleWinner(ctx, tx, a, *a.LeadingBidID, now)
+	}
 	return s, err
 }
 

@@ -242,41 +242,24 @@ func SetAuctionLeads(ctx context.Context, idb bun.IDB, as []Auction) error {
 }
 
 // PlaceHold places b (amount, bidder, auction) in one statement on PostgreSQL, so a bid
-// costs one round trip and no explicit transaction: it reads the auction and the
-// statement's time, and only if the bidder is not the seller, the auction is open at that
-// time and the amount reaches minNext (an SQL expression over the auction's columns,
-// the domain's minimum next bid) it holds the amount from the bidder's available points
-// and inserts the bid as pending, with the statement's time, and its bid_hold ledger row.
-// It returns the auction as read and the time; b.ID stays 0 when the bid was refused.
-// The auction's KEY SHARE lock, held to the end, makes a closing auction (LockClose) wait
-// for the bid, and a bid that comes after the close see the auction DONE.
+// costs one round trip and no explicit transaction: the function gavel_place_bid reads
+// the auction and the statement's time, and only if the bidder is not the seller, the
+// auction is open at that time and the amount reaches the minimum next bid
+// (gavel_min_next_bid) it holds the amount from the bidder's available points and
+// inserts the bid as pending, with the statement's time, and its bid_hold ledger row.
+// It returns the auction as read (the columns the rules look at) and the time; b.ID
+// stays 0 when the bid was refused. The auction's KEY SHARE lock, held to the end, makes
+// a closing auction (LockClose) wait for the bid, and a bid that comes after the close
+// see the auction DONE.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
-func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid, minNext string) (*Auction, time.Time, error) {
+func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (*Auction, time.Time, error) {
 	var row struct {
 		Auction
 		DBNow time.Time  `bun:"db_now"`
 		BidID *int64     `bun:"bid_id"`
 		BidAt *time.Time `bun:"bid_at"`
 	}
-	err := idb.NewRaw(`WITH a AS (
-	SELECT a.*, statement_timestamp() AS db_now FROM auctions AS a WHERE a.id = ?2 FOR KEY SHARE
-), ok AS (
-	SELECT a.id FROM a WHERE a.seller_id <> ?1 AND a.db_now >= a.start_at AND a.db_now < a.end_at
-		AND a.status <> ?4 AND ?0 >= (`+minNext+`)
-), u AS (
-	UPDATE users SET points_available = points_available - ?0, points_held = points_held + ?0
-	WHERE id = ?1 AND EXISTS (SELECT 1 FROM ok)
-	RETURNING id
-), nb AS (
-	INSERT INTO bids (auction_id, bidder_id, amount, status, created_at)
-	SELECT ?2, u.id, ?0, ?5, statement_timestamp() FROM u
-	RETURNING id, created_at
-), l AS (
-	INSERT INTO point_ledger (user_id, kind, delta, held_delta, bid_id, auction_id, created_at)
-	SELECT ?1, ?3, -?0, ?0, nb.id, ?2, nb.created_at FROM nb
-)
-SELECT a.*, nb.id AS bid_id, nb.created_at AS bid_at FROM a LEFT JOIN nb ON true`,
-		b.Amount, b.BidderID, b.AuctionID, KindBidHold, StatusDone, BidPending).Scan(ctx, &row)
+	err := idb.NewRaw(`SELECT * FROM gavel_place_bid(?, ?, ?)`, b.AuctionID, b.BidderID, b.Amount).Scan(ctx, &row)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, time.Time{}, ErrNotFound

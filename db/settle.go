@@ -89,50 +89,55 @@ func notFoundIfNone(err error) error {
 	return ErrNotFound
 }
 
-// CloseAndSettle marks the locked auction a DONE at `at` and, when bidID is not 0,
-// records that leading bid as its winner: the bid becomes won, the winner row is written,
-// and the amount moves from the winner's held points to the seller's available points
-// with a winning_payment and a payout ledger row. On PostgreSQL it is one statement,
-// which takes the seller's row (the one every settlement of a big seller waits for) last,
-// just before the commit.
-func CloseAndSettle(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
-	if idb.Dialect().Name() != dialect.PG || bidID == 0 {
-		if err := MarkClosed(ctx, idb, a, at); err != nil || bidID == 0 {
-			return nil, err
-		}
-		return settleWinnerStepwise(ctx, idb, a, bidID, at)
-	}
-	a.Status, a.ClosedAt, a.UpdatedAt = StatusDone, &at, at
-	win := new(Bid)
-	err := idb.NewRaw(`WITH ca AS (
-	UPDATE auctions SET status = ?8, closed_at = ?3, updated_at = ?3 WHERE id = ?1
-), w AS (
-	UPDATE bids SET status = ?4 WHERE id = ?0 AND auction_id = ?1 AND status = ?5
-	RETURNING id, auction_id, bidder_id, amount, status, reason, created_at, decided_at
-), wr AS (
-	INSERT INTO auction_winners (auction_id, bid_id, winner_id, seller_id, amount, settled_at)
-	SELECT auction_id, id, bidder_id, ?2, amount, ?3::timestamptz FROM w
-), lr AS (
-	INSERT INTO point_ledger (user_id, kind, delta, held_delta, bid_id, auction_id, created_at)
-	SELECT bidder_id, ?6, 0, -amount, id, auction_id, ?3::timestamptz FROM w
-	UNION ALL SELECT ?2::bigint, ?7, amount, 0, id, auction_id, ?3::timestamptz FROM w
-), pw AS (
-	UPDATE users AS u SET points_held = u.points_held - w.amount FROM w WHERE u.id = w.bidder_id
-), ps AS (
-	UPDATE users AS u SET points_available = u.points_available + w.amount FROM w WHERE u.id = ?2
+// Closing is what gavel_close_auction did to an auction (PostgreSQL).
+type Closing struct {
+	Outcome  string    `bun:"outcome"` // one of the Closing... constants
+	SellerID int64     `bun:"seller_id"`
+	ClosedAt time.Time `bun:"closed_at"`
+	// The winning bid, when the outcome is ClosingSettled.
+	BidID    *int64 `bun:"bid_id"`
+	BidderID *int64 `bun:"bidder_id"`
+	Amount   *int64 `bun:"amount"`
+}
+
+// The outcomes of CloseAuction.
+const (
+	ClosingSkipped = "skipped" // another transaction holds the auction (skipLocked)
+	ClosingGone    = "gone"    // no such auction
+	ClosingNotDue  = "not_due" // DONE already, or its end has not come
+	ClosingPending = "pending" // it has pending bids: decide them under the lock, then call again
+	ClosingClosed  = "closed"  // DONE, without a winner
+	ClosingSettled = "settled" // DONE, and its leading bid won and was paid for
 )
-SELECT * FROM w`, bidID, a.ID, a.SellerID, at, BidWon, BidLeading, KindWinningPayment, KindPayout, StatusDone).Scan(ctx, win)
-	if err != nil {
+
+// CloseAuction closes and settles the auction in one statement, in idb's transaction (or
+// its own): the function gavel_close_auction locks it FOR UPDATE (SKIP LOCKED with
+// skipLocked) and, unless it is gone, not due or has pending bids, marks it DONE and
+// settles its leading bid: the bid becomes won, the winner row is written, and the amount
+// moves from the winner's held points to the seller's available points with a
+// winning_payment and a payout ledger row. PostgreSQL only; SQLite closes with
+// MarkClosed and SettleWinner.
+func CloseAuction(ctx context.Context, idb bun.IDB, id int64, skipLocked bool) (*Closing, error) {
+	c := new(Closing)
+	if err := idb.NewRaw(`SELECT * FROM gavel_close_auction(?, ?)`, id, skipLocked).Scan(ctx, c); err != nil {
 		if isDuplicate(err) {
 			return nil, ErrDuplicate
 		}
-		return nil, fmt.Errorf("settle winner: %w", notFound(err))
+		return nil, fmt.Errorf("close auction %d: %w", id, err)
 	}
-	return win, nil
+	c.ClosedAt = c.ClosedAt.UTC()
+	return c, nil
 }
 
-// settleWinnerStepwise is the settlement of CloseAndSettle one statement at a time.
-func settleWinnerStepwise(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
+// Retry runs attempt, its own transaction, again while it fails with a deadlock or a
+// serialization failure, as Transact does.
+func (d *DB) Retry(ctx context.Context, attempt func() error) error {
+	return retryTransient(ctx, attempt)
+}
+
+// SettleWinner settles the locked auction a, marked DONE at `at`, for its leading bid
+// bidID as CloseAuction does, one statement at a time (SQLite).
+func SettleWinner(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
 	win, err := BidByID(ctx, idb, bidID)
 	if err != nil {
 		return nil, err
