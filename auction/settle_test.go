@@ -235,3 +235,50 @@ func TestCloseWaitsForTheEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, s, "a deleted auction has nothing to close")
 }
+
+// A bid being placed when the close comes holds the auction (KEY SHARE) until it commits;
+// the close waits for it, and must then see it pending, decide it and let it win, not
+// settle the auction as it was before the wait and leave the bid pending with its points
+// held. (SQLite has one writer at a time, so there the bid is always wholly before or
+// after the close: the other tests cover it.)
+func TestCloseSeesABidCommittedWhileItWaitedForTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newBidWorld(t, 1)
+	if w.d.Kind != db.Postgres {
+		t.Skip("needs row locks; runs in the PostgreSQL pass")
+	}
+	tx, err := w.d.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck // after the commit: a no-op
+	bid := &db.Bid{AuctionID: w.auction.ID, BidderID: w.users[0], Amount: 300}
+	_, _, err = db.PlaceHold(ctx, tx, bid)
+	require.NoError(t, err)
+	require.NotZero(t, bid.ID)
+	// The auction ends while the bid is in flight.
+	_, err = w.d.NewUpdate().Model((*db.Auction)(nil)).Set("end_at = ?", time.Now().UTC()).Where("id = ?", w.auction.ID).Exec(ctx)
+	require.NoError(t, err)
+
+	type result struct {
+		s   *auction.Settlement
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := w.bidding.Close(ctx, w.auction.ID, false)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("the close did not wait for the bid in flight: %+v", r)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, tx.Commit())
+	r := <-done
+	require.NoError(t, r.err)
+	require.NotNil(t, r.s)
+	require.NotNil(t, r.s.Final, "the bid committed during the wait was decided by the close")
+	require.NotNil(t, r.s.Winner)
+	assert.Equal(t, bid.ID, r.s.Winner.ID)
+	w.checkSettled(t)
+}
