@@ -13,6 +13,8 @@ import (
 
 // Settlement is what closing an auction did.
 type Settlement struct {
+	// Auction is the auction as closed: DONE, with its closing time. On PostgreSQL's
+	// one-statement path it carries only its ID, seller, status and times.
 	Auction db.Auction
 	// Final is the decision of the bids still pending at the close, if there were any.
 	Final *Decision
