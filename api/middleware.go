@@ -21,7 +21,6 @@ const (
 	userKey      = "user_id"
 )
 
-// requestID takes a sane X-Request-ID from the client or makes one, and echoes it.
 // securityHeaders sets the headers every answer carries: no MIME sniffing, no framing,
 // no referrer leaks, and a content policy that lets only the API's own pages run.
 func securityHeaders(c *gin.Context) {
@@ -37,6 +36,7 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// requestID takes a sane X-Request-ID from the client or makes one, and echoes it.
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
