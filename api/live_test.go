@@ -234,8 +234,14 @@ func TestAuctionStreamOrderReplayAndStalledClients(t *testing.T) {
 		ids = append(ids, e.ID)
 	}
 	stop()
-	publish(151, 160) // missed while away
-	publish(160, 160) // not above the last price: dropped
+	// Missed while away, published in one pipeline as a decision round does, with another
+	// auction's price and a price not above the last (dropped) among them.
+	var missed []live.PriceEvent
+	for p := 151; p <= 160; p++ {
+		missed = append(missed, live.PriceEvent{AuctionID: a.ID, CurrentPrice: int64(p), BidCount: int64(p)},
+			live.PriceEvent{AuctionID: a.ID + 1_000_000, CurrentPrice: int64(p)})
+	}
+	require.NoError(t, pub.PublishPrices(context.Background(), append(missed, live.PriceEvent{AuctionID: a.ID, CurrentPrice: 160})))
 	again, stop2 := h.client().stream(t, path, ids[len(ids)-1])
 	defer stop2()
 	for p := 151; p <= 160; p++ {

@@ -14,7 +14,7 @@ import (
 
 // Publisher sends events to the live streams.
 type Publisher interface {
-	PublishPrice(ctx context.Context, e live.PriceEvent) error
+	PublishPrices(ctx context.Context, es []live.PriceEvent) error
 	PublishStatus(ctx context.Context, e live.StatusEvent) error
 	PublishNotifications(ctx context.Context, ns []db.Notification) error
 }
@@ -108,14 +108,20 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 			nicknames[id] = u.Nickname
 		}
 	}
+	var priced []int64
+	for _, e := range events {
+		if e.Kind == EventPriceChanged {
+			priced = append(priced, e.AuctionID)
+		}
+	}
+	subs, err := db.SubscribersOf(ctx, n.DB, priced)
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
 	for _, e := range events {
 		switch e.Kind {
 		case EventPriceChanged:
-			subs, err := db.Subscribers(ctx, n.DB, e.AuctionID)
-			if err != nil {
-				return fmt.Errorf("deliver: %w", err)
-			}
-			for _, u := range subs {
+			for _, u := range subs[e.AuctionID] {
 				if u != e.UserID {
 					add(e, u, bidSource(e), map[string]int64{"current_price": e.CurrentPrice, "bid_count": e.BidCount})
 				}
@@ -139,12 +145,19 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 	if n.Publisher == nil {
 		return nil
 	}
+	var prices []live.PriceEvent
+	for _, e := range events {
+		if e.Kind == EventPriceChanged {
+			prices = append(prices, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
+				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
+		}
+	}
+	if err := n.Publisher.PublishPrices(ctx, prices); err != nil {
+		return err
+	}
 	for _, e := range events {
 		var err error
 		switch e.Kind {
-		case EventPriceChanged:
-			err = n.Publisher.PublishPrice(ctx, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
-				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
 		case EventAuctionSold:
 			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone,
 				Winner: &live.Winner{BidderNickname: MaskNickname(nicknames[e.WinnerID]), Amount: e.Amount}})

@@ -168,11 +168,16 @@ func UnreleasedBids(ctx context.Context, idb bun.IDB, limit int64) ([]int64, err
 }
 
 // AuctionsWithPending lists up to limit auctions that have a pending bid, those waiting
-// longest first.
+// longest first (on PostgreSQL through gavel_auctions_with_pending: see its migration).
 func AuctionsWithPending(ctx context.Context, idb bun.IDB, limit int64) ([]int64, error) {
 	var ids []int64
-	err := idb.NewSelect().Model((*Bid)(nil)).Column("b.auction_id").
-		Where("b.status = ?", BidPending).GroupExpr("b.auction_id").OrderExpr("min(b.id)").Limit(limit).Scan(ctx, &ids)
+	var err error
+	if idb.Dialect().Name() == dialect.PG {
+		err = idb.NewRaw(`SELECT * FROM gavel_auctions_with_pending(?)`, limit).Scan(ctx, &ids)
+	} else {
+		err = idb.NewSelect().Model((*Bid)(nil)).Column("b.auction_id").
+			Where("b.status = ?", BidPending).GroupExpr("b.auction_id").OrderExpr("min(b.id)").Limit(limit).Scan(ctx, &ids)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("auctions with pending bids: %w", err)
 	}

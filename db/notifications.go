@@ -58,14 +58,24 @@ func countSubscription(ctx context.Context, idb bun.IDB, auctionID int64, res in
 	return true, nil
 }
 
-// Subscribers lists the users subscribed to the auction.
-func Subscribers(ctx context.Context, idb bun.IDB, auctionID int64) ([]int64, error) {
-	var ids []int64
-	err := idb.NewRaw(`SELECT user_id FROM subscriptions WHERE auction_id = ?`, auctionID).Scan(ctx, &ids)
+// SubscribersOf lists the users subscribed to each of the auctions, in one statement.
+func SubscribersOf(ctx context.Context, idb bun.IDB, auctionIDs []int64) (map[int64][]int64, error) {
+	subs := map[int64][]int64{}
+	if len(auctionIDs) == 0 {
+		return subs, nil
+	}
+	var rows []struct {
+		AuctionID int64 `bun:"auction_id"`
+		UserID    int64 `bun:"user_id"`
+	}
+	err := idb.NewRaw(`SELECT auction_id, user_id FROM subscriptions WHERE auction_id IN (?)`, bun.List(auctionIDs)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("subscribers: %w", err)
 	}
-	return ids, nil
+	for _, r := range rows {
+		subs[r.AuctionID] = append(subs[r.AuctionID], r.UserID)
+	}
+	return subs, nil
 }
 
 // InsertNotifications writes the notifications, in chunks of one statement each; those

@@ -105,9 +105,42 @@ func FromDB(n db.Notification) Notification {
 // Publisher publishes events to Redis; it implements auction.Publisher.
 type Publisher struct{ Redis redis.UniversalClient }
 
-// PublishPrice implements auction.Publisher.
+// PublishPrice publishes one auction's new price.
 func (p Publisher) PublishPrice(ctx context.Context, e PriceEvent) error {
-	return p.auction(ctx, e.AuctionID, "price", e, e.CurrentPrice)
+	return p.PublishPrices(ctx, []PriceEvent{e})
+}
+
+// PublishPrices implements auction.Publisher: the auctions' new prices, in one pipeline.
+func (p Publisher) PublishPrices(ctx context.Context, es []PriceEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if len(es) == 1 {
+		return p.auction(ctx, es[0].AuctionID, "price", es[0], es[0].CurrentPrice)
+	}
+	pipe := p.Redis.Pipeline()
+	channel := ChannelOf(p.Redis)
+	cmds := make([]*redis.Cmd, len(es))
+	for i, e := range es {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		// Eval, not EvalSha: a pipeline cannot fall back when Redis lost the script.
+		cmds[i] = publishAuction.Eval(ctx, pipe, auctionKeys(e.AuctionID), "price", string(b), e.CurrentPrice,
+			channel, StreamLen, streamTTL.Milliseconds())
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && err != redis.Nil {
+			return fmt.Errorf("publish price event of auction %d: %w", es[i].AuctionID, err)
+		}
+	}
+	return nil
+}
+
+func auctionKeys(auctionID int64) []string {
+	return []string{streamKey(auctionID), stateKey(auctionID), strconv.FormatInt(auctionID, 10)}
 }
 
 // PublishStatus implements auction.Publisher.
@@ -120,8 +153,7 @@ func (p Publisher) auction(ctx context.Context, auctionID int64, event string, d
 	if err != nil {
 		return err
 	}
-	keys := []string{streamKey(auctionID), stateKey(auctionID), strconv.FormatInt(auctionID, 10)}
-	err = publishAuction.Run(ctx, p.Redis, keys, event, string(b), price, ChannelOf(p.Redis), StreamLen, streamTTL.Milliseconds()).Err()
+	err = publishAuction.Run(ctx, p.Redis, auctionKeys(auctionID), event, string(b), price, ChannelOf(p.Redis), StreamLen, streamTTL.Milliseconds()).Err()
 	if err != nil && err != redis.Nil {
 		return fmt.Errorf("publish %s event of auction %d: %w", event, auctionID, err)
 	}
