@@ -64,8 +64,8 @@ func Load(getenv func(string) string) (Config, error) {
 		switch {
 		case err != nil:
 			bad("REDIS_URL", err)
-		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel":
-			bad("REDIS_URL", fmt.Errorf("scheme %q is not redis, rediss or redis-sentinel", u.Scheme))
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel" && u.Scheme != "unix":
+			bad("REDIS_URL", fmt.Errorf("scheme %q is not redis, rediss, redis-sentinel or unix", u.Scheme))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {

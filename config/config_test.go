@@ -50,3 +50,10 @@ func TestSecretsAreMasked(t *testing.T) {
 	}
 	assert.Contains(t, printed, "db:5432")
 }
+
+// One-box deployments reach Redis over its Unix socket, as the bidding benchmark does.
+func TestRedisOverAUnixSocket(t *testing.T) {
+	c, err := Load(env(map[string]string{"REDIS_URL": "unix:///run/redis/redis.sock?db=2"}))
+	require.NoError(t, err)
+	assert.Equal(t, "unix:///run/redis/redis.sock?db=2", c.RedisURL)
+}
