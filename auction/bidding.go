@@ -356,9 +356,13 @@ func (b *Bidding) Release(ctx context.Context, bidID int64) error {
 	return err
 }
 
-// ReleaseBids is Release for many bids, in one transaction; it returns how many it
-// released now, or -1 when none of the bids exists.
+// ReleaseBids is Release for many bids, in one transaction (on PostgreSQL one call of
+// gavel_release_bids); it returns how many it released now, or -1 when none of the bids
+// exists.
 func (b *Bidding) ReleaseBids(ctx context.Context, bidIDs []int64) (int, error) {
+	if b.DB.Kind == db.Postgres {
+		return db.ReleaseBids(ctx, b.DB, bidIDs)
+	}
 	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
 	if err != nil {
 		return 0, fmt.Errorf("release bids: %w", err)
@@ -462,6 +466,13 @@ func ptr[T any](v T) *T { return &v }
 func (b *Bidding) LogBids(ctx context.Context, bidIDs []int64) error {
 	if len(bidIDs) == 0 {
 		return nil
+	}
+	if b.DB.Kind == db.Postgres {
+		pending, err := db.LogDecidedBids(ctx, b.DB, bidIDs)
+		if err == nil && pending > 0 {
+			err = ErrBidDecisionPending
+		}
+		return err
 	}
 	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
 	if err != nil || len(bids) == 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // InsertBid inserts b and sets its ID.
@@ -105,6 +106,28 @@ func InsertBidLogs(ctx context.Context, idb bun.IDB, logs []BidLog) error {
 		return fmt.Errorf("insert bid logs: %w", err)
 	}
 	return nil
+}
+
+// LogDecidedBids records the decided bids among ids in bid_logs in one statement on
+// PostgreSQL (on SQLite package auction builds the rows and calls InsertBidLogs), with
+// the bidder's gender and age in whole years at the decision (UTC dates), as auction.Age
+// counts it. Bids already logged are left alone. It returns how many of ids are still
+// pending.
+func LogDecidedBids(ctx context.Context, idb bun.IDB, ids []int64) (pending int, err error) {
+	err = idb.NewRaw(`WITH logged AS (
+	INSERT INTO bid_logs (bid_id, auction_id, bidder_id, age, gender, amount, success, created_at)
+	SELECT b.id, b.auction_id, b.bidder_id,
+		extract(year FROM age((b.decided_at AT TIME ZONE 'UTC')::date::timestamp, u.birth_date::timestamp))::int,
+		u.gender, b.amount, b.status <> ?1, b.decided_at
+	FROM bids AS b JOIN users AS u ON u.id = b.bidder_id
+	WHERE b.id = ANY (?0::bigint[]) AND b.status <> ?2 AND b.decided_at IS NOT NULL
+	ON CONFLICT DO NOTHING)
+SELECT count(*) FROM bids AS b WHERE b.id = ANY (?0::bigint[]) AND (b.status = ?2 OR b.decided_at IS NULL)`,
+		pgdialect.Array(ids), BidRejected, BidPending).Scan(ctx, &pending)
+	if err != nil {
+		return 0, fmt.Errorf("log decided bids: %w", err)
+	}
+	return pending, nil
 }
 
 // BidsByIDs reads the bids with the IDs (those that exist).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Ledger kinds.
@@ -171,4 +172,20 @@ func ApplyLedgerOnceMany(ctx context.Context, idb bun.IDB, es []LedgerEntry) (in
 		return 0, fmt.Errorf("update balances: %w", err)
 	}
 	return len(recorded), nil
+}
+
+// ReleaseBids gives the held points of the outbid and rejected bids among ids back to
+// their bidders, each once, in one call of gavel_release_bids (PostgreSQL only: on SQLite
+// package auction does it with ApplyLedgerOnceMany). It returns how many it released now,
+// or -1 when none of the bids exists.
+func ReleaseBids(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
+	var n int
+	err := idb.NewRaw(`SELECT gavel_release_bids(?::bigint[])`, pgdialect.Array(ids)).Scan(ctx, &n)
+	switch {
+	case err != nil && isCheckViolation(err):
+		return 0, ErrInsufficient
+	case err != nil:
+		return 0, fmt.Errorf("release bids: %w", err)
+	}
+	return n, nil
 }
