@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -261,8 +262,26 @@ func SetAuctionLeads(ctx context.Context, idb bun.IDB, as []Auction) error {
 	if len(as) == 0 {
 		return nil
 	}
-	_, err := idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
-		Bulk().Exec(ctx)
+	var err error
+	if idb.Dialect().Name() == dialect.PG {
+		// bun's bulk update would send every column, names and descriptions too, in its
+		// VALUES: hundreds of kilobytes a statement for a round of long descriptions.
+		var values strings.Builder
+		args := make([]any, 0, 5*len(as))
+		for i, a := range as {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString("(?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::timestamptz)")
+			args = append(args, a.ID, a.CurrentPrice, a.LeadingBidID, a.BidCount, a.UpdatedAt)
+		}
+		_, err = idb.NewRaw(`WITH d (id, price, lead, n, at) AS (VALUES `+values.String()+`)
+UPDATE auctions AS a SET current_price = d.price, leading_bid_id = d.lead, bid_count = d.n, updated_at = d.at
+FROM d WHERE a.id = d.id`, args...).Exec(ctx)
+	} else {
+		_, err = idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
+			Bulk().Exec(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("set auction leads: %w", err)
 	}

@@ -1,0 +1,46 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/testenv"
+	"github.com/stretchr/testify/require"
+)
+
+// SetAuctionLeads writes the price, lead, count and time of each auction, a NULL lead
+// included, and leaves the other columns alone.
+func TestSetAuctionLeads(t *testing.T) {
+	t.Parallel()
+	d := testenv.DB(t)
+	ctx := context.Background()
+	u := &db.User{Email: "lead@x", EmailKey: "lead@x", PasswordHash: "x", Nickname: "n",
+		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other", Role: "user"}
+	require.NoError(t, db.InsertUser(ctx, d, u))
+	var as []db.Auction
+	for i := range 2 {
+		a := &db.Auction{SellerID: u.ID, Name: fmt.Sprintf("lot %d", i), Description: "long words", StartPrice: 1,
+			CurrentPrice: 1, Status: db.StatusPending, StartAt: time.Now().Add(-time.Hour), EndAt: time.Now().Add(time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		as = append(as, *a)
+	}
+	bid := &db.Bid{AuctionID: as[0].ID, BidderID: u.ID, Amount: 500, Status: db.BidLeading, CreatedAt: time.Now().UTC()}
+	require.NoError(t, db.InsertBid(ctx, d, bid))
+	at := time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
+	as[0].CurrentPrice, as[0].LeadingBidID, as[0].BidCount, as[0].UpdatedAt = 500, &bid.ID, 3, at
+	as[1].CurrentPrice, as[1].LeadingBidID, as[1].BidCount, as[1].UpdatedAt = 1, nil, 0, at
+	require.NoError(t, db.SetAuctionLeads(ctx, d, as))
+	for i, want := range as {
+		got, err := db.AuctionByID(ctx, d, want.ID, false)
+		require.NoError(t, err)
+		require.Equal(t, want.CurrentPrice, got.CurrentPrice, "auction %d", i)
+		require.Equal(t, want.LeadingBidID, got.LeadingBidID, "auction %d", i)
+		require.Equal(t, want.BidCount, got.BidCount, "auction %d", i)
+		require.True(t, at.Equal(got.UpdatedAt), "auction %d: updated_at %v", i, got.UpdatedAt)
+		require.Equal(t, fmt.Sprintf("lot %d", i), got.Name)
+		require.Equal(t, "long words", got.Description)
+	}
+}
