@@ -51,7 +51,7 @@ func TestSecretsAreMasked(t *testing.T) {
 	assert.Contains(t, printed, "db:5432")
 }
 
-// One-box deployments reach Redis over its Unix socket, as the bidding benchmark does.
+// One-box deployments may reach Redis over its Unix socket (go-redis reads unix:// URLs).
 func TestRedisOverAUnixSocket(t *testing.T) {
 	c, err := Load(env(map[string]string{"REDIS_URL": "unix:///run/redis/redis.sock?db=2"}))
 	require.NoError(t, err)
