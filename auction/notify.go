@@ -108,10 +108,13 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 			nicknames[id] = u.Nickname
 		}
 	}
+	var prices []live.PriceEvent
 	var priced []int64
 	for _, e := range events {
 		if e.Kind == EventPriceChanged {
 			priced = append(priced, e.AuctionID)
+			prices = append(prices, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
+				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
 		}
 	}
 	subs, err := db.SubscribersOf(ctx, n.DB, priced)
@@ -144,13 +147,6 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 	}
 	if n.Publisher == nil {
 		return nil
-	}
-	var prices []live.PriceEvent
-	for _, e := range events {
-		if e.Kind == EventPriceChanged {
-			prices = append(prices, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
-				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
-		}
 	}
 	if err := n.Publisher.PublishPrices(ctx, prices); err != nil {
 		return err

@@ -17,9 +17,7 @@ func TestSetAuctionLeads(t *testing.T) {
 	t.Parallel()
 	d := testenv.DB(t)
 	ctx := context.Background()
-	u := &db.User{Email: "lead@x", EmailKey: "lead@x", PasswordHash: "x", Nickname: "n",
-		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other", Role: "user"}
-	require.NoError(t, db.InsertUser(ctx, d, u))
+	u := insertUser(t, d, "lead@x")
 	var as []db.Auction
 	for i := range 2 {
 		a := &db.Auction{SellerID: u.ID, Name: fmt.Sprintf("lot %d", i), Description: "long words", StartPrice: 1,
@@ -43,4 +41,13 @@ func TestSetAuctionLeads(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("lot %d", i), got.Name)
 		require.Equal(t, "long words", got.Description)
 	}
+}
+
+// insertUser inserts a user with the e-mail address and returns it.
+func insertUser(t *testing.T, d *db.DB, email string) *db.User {
+	t.Helper()
+	u := &db.User{Email: email, EmailKey: email, PasswordHash: "x", Nickname: "n",
+		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other", Role: "user"}
+	require.NoError(t, db.InsertUser(context.Background(), d, u))
+	return u
 }

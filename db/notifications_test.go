@@ -18,10 +18,7 @@ func TestSubscribersOf(t *testing.T) {
 	ctx := context.Background()
 	var users []int64
 	for i := range 3 {
-		u := &db.User{Email: fmt.Sprintf("s%d@x", i), EmailKey: fmt.Sprintf("s%d@x", i), PasswordHash: "x",
-			Nickname: "n", BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other", Role: "user"}
-		require.NoError(t, db.InsertUser(ctx, d, u))
-		users = append(users, u.ID)
+		users = append(users, insertUser(t, d, fmt.Sprintf("s%d@x", i)).ID)
 	}
 	var auctions []int64
 	for range 3 {

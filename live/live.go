@@ -115,9 +115,6 @@ func (p Publisher) PublishPrices(ctx context.Context, es []PriceEvent) error {
 	if len(es) == 0 {
 		return nil
 	}
-	if len(es) == 1 {
-		return p.auction(ctx, es[0].AuctionID, "price", es[0], es[0].CurrentPrice)
-	}
 	pipe := p.Redis.Pipeline()
 	channel := ChannelOf(p.Redis)
 	cmds := make([]*redis.Cmd, len(es))
