@@ -230,6 +230,9 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decis
 func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) ([]Decision, error) {
 	var ds []Decision
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.CommitAsync(ctx, tx); err != nil { // see db.CommitAsync
+			return err
+		}
 		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, lock)
 		if err != nil {
 			return err

@@ -113,7 +113,8 @@ func InsertBidLogs(ctx context.Context, idb bun.IDB, logs []BidLog) error {
 // PostgreSQL (on SQLite package auction builds the rows and calls InsertBidLogs), with
 // the bidder's gender and age in whole years at the decision (UTC dates), as auction.Age
 // counts it. Bids already logged are left alone. It returns how many of ids are still
-// pending.
+// pending. It commits without waiting for the WAL flush (see CommitAsync): call it on the
+// DB, not in a transaction.
 func LogDecidedBids(ctx context.Context, idb bun.IDB, ids []int64) (pending int, err error) {
 	err = idb.NewRaw(`WITH logged AS (
 	INSERT INTO bid_logs (bid_id, auction_id, bidder_id, age, gender, amount, success, created_at)
@@ -123,7 +124,7 @@ func LogDecidedBids(ctx context.Context, idb bun.IDB, ids []int64) (pending int,
 	FROM bids AS b JOIN users AS u ON u.id = b.bidder_id
 	WHERE b.id = ANY (?0::bigint[]) AND b.status <> ?2 AND b.decided_at IS NOT NULL
 	ON CONFLICT DO NOTHING)
-SELECT count(*) FROM bids AS b WHERE b.id = ANY (?0::bigint[]) AND (b.status = ?2 OR b.decided_at IS NULL)`,
+SELECT count(*) FROM bids AS b, `+asyncCommitFrom+` WHERE b.id = ANY (?0::bigint[]) AND (b.status = ?2 OR b.decided_at IS NULL)`,
 		pgdialect.Array(ids), BidRejected, BidPending).Scan(ctx, &pending)
 	if err != nil {
 		return 0, fmt.Errorf("log decided bids: %w", err)
