@@ -102,7 +102,7 @@ func NewServer(d Deps) (*Server, error) {
 		registry:     d.Registry,
 		metrics:      newHTTPMetrics(d.Registry, d.DB),
 		listCache:    newListCache(d.ListCacheTTL),
-		bidding:      &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log},
+		bidding:      &auction.Bidding{DB: d.DB, Queue: d.Decisions, Log: d.Log, Holds: holdBatcher(d.DB)},
 		notifier:     &auction.Notifier{DB: d.DB},
 		likes:        &likes.Service{DB: d.DB, Redis: d.Redis},
 		hub:          live.NewHub(d.Log),
@@ -165,4 +165,13 @@ func derive(secret, purpose string) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("gavel/" + purpose))
 	return m.Sum(nil)
+}
+
+// holdBatcher is the API's bid placement batcher on PostgreSQL (nil on SQLite, which has
+// one writer at a time): up to four batches in flight, of up to 64 bids each.
+func holdBatcher(d *db.DB) *db.HoldBatcher {
+	if d.Kind != db.Postgres {
+		return nil
+	}
+	return db.NewHoldBatcher(d, 4, 64)
 }

@@ -39,6 +39,9 @@ type Bidding struct {
 	DB    *db.DB
 	Queue DecisionQueue // may be nil: the reconciliation decides the bids then
 	Log   *slog.Logger
+	// Holds, when set, places the bids without an idempotency key in batches
+	// (PostgreSQL): see db.HoldBatcher. Without it each is placed alone.
+	Holds *db.HoldBatcher
 	// OneBidPerDecision makes Decide take a single pending bid per transaction, the
 	// per-bid locking design, for comparison with the batch in benchmarks.
 	OneBidPerDecision bool
@@ -97,7 +100,14 @@ func refusal(a *db.Auction, bidderID, amount int64, now time.Time) error {
 // the auction and time the statement saw.
 func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int64) (*db.Bid, error) {
 	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount}
-	a, now, err := db.PlaceHold(ctx, b.DB, bid)
+	var a *db.Auction
+	var now time.Time
+	var err error
+	if b.Holds != nil {
+		a, now, err = b.Holds.Place(ctx, bid)
+	} else {
+		a, now, err = db.PlaceHold(ctx, b.DB, bid)
+	}
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return nil, ErrNotFound

@@ -37,6 +37,9 @@ func newBidWorldN(t testing.TB, bidders, auctions int, points int64) *bidWorld {
 	ctx := context.Background()
 	d := testenv.DB(t)
 	w := &bidWorld{d: d, bidding: &auction.Bidding{DB: d, Log: testenv.Discard()}, points: points}
+	if d.Kind == db.Postgres {
+		w.bidding.Holds = db.NewHoldBatcher(d, 2, 64) // the API's way: concurrent bids share commits
+	}
 	wallet := &auction.Wallet{DB: d}
 	mk := func(i int) int64 {
 		u := &db.User{Email: fmt.Sprintf("b%d@example.com", i), EmailKey: fmt.Sprintf("b%d@example.com", i),

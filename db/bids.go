@@ -301,12 +301,7 @@ FROM d WHERE a.id = d.id`, args...).Exec(ctx)
 // see the auction DONE.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
 func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (*Auction, time.Time, error) {
-	var row struct {
-		Auction
-		DBNow time.Time  `bun:"db_now"`
-		BidID *int64     `bun:"bid_id"`
-		BidAt *time.Time `bun:"bid_at"`
-	}
+	var row placed
 	err := idb.NewRaw(`SELECT * FROM gavel_place_bid(?, ?, ?)`, b.AuctionID, b.BidderID, b.Amount).Scan(ctx, &row)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -316,10 +311,25 @@ func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (*Auction, time.Time, e
 	case err != nil:
 		return nil, time.Time{}, fmt.Errorf("place hold: %w", err)
 	}
-	if row.BidID != nil {
-		b.ID, b.Status, b.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
+	a, now := row.outcome(b)
+	return a, now, nil
+}
+
+// placed is a row of gavel_place_bid and gavel_place_bids.
+type placed struct {
+	Auction
+	DBNow time.Time  `bun:"db_now"`
+	BidID *int64     `bun:"bid_id"`
+	BidAt *time.Time `bun:"bid_at"`
+}
+
+// outcome records the placed bid in b, if the rules let it be placed, and returns the
+// auction as read and the time.
+func (p *placed) outcome(b *Bid) (*Auction, time.Time) {
+	if p.BidID != nil {
+		b.ID, b.Status, b.CreatedAt = *p.BidID, BidPending, p.BidAt.UTC()
 	}
-	return &row.Auction, row.DBNow.UTC(), nil
+	return &p.Auction, p.DBNow.UTC()
 }
 
 // RecentBidder is one bidder's latest bid on an open auction, with their age and gender
