@@ -14,3 +14,18 @@ func ApplyForTest(ctx context.Context, d *DB, log *slog.Logger, ms []Migration) 
 
 // ListQueryForTest is the SQL of a list page, for plan tests.
 func ListQueryForTest(idb bun.IDB, f ListFilter) string { return listQuery(idb, f).String() }
+
+// PlaceBatchForTest places the bids as one batch of a HoldBatcher (bids that waited
+// together) and returns, for each, the auction as read and the error.
+func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid) ([]*Auction, []error) {
+	batch := make([]*holdRequest, len(bids))
+	for i, b := range bids {
+		batch[i] = &holdRequest{bid: b, done: make(chan struct{})}
+	}
+	NewHoldBatcher(d, 1, len(bids)).place(ctx, batch)
+	as, errs := make([]*Auction, len(bids)), make([]error, len(bids))
+	for i, r := range batch {
+		as[i], errs[i] = r.auction, r.err
+	}
+	return as, errs
+}

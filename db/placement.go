@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -25,7 +26,12 @@ type HoldBatcher struct {
 	mu      sync.Mutex
 	queue   []*holdRequest
 	running int
+
+	statements, bids atomic.Int64
 }
+
+// Stats tells how many statements placed how many bids so far.
+func (h *HoldBatcher) Stats() (statements, bids int64) { return h.statements.Load(), h.bids.Load() }
 
 type holdRequest struct {
 	bid     *Bid
@@ -92,6 +98,8 @@ func (h *HoldBatcher) place(ctx context.Context, batch []*holdRequest) {
 			close(r.done)
 		}
 	}()
+	h.statements.Add(1)
+	h.bids.Add(int64(len(batch)))
 	if len(batch) == 1 {
 		r := batch[0]
 		r.auction, r.now, r.err = PlaceHold(ctx, h.db, r.bid)
