@@ -96,8 +96,9 @@ func refusal(a *db.Auction, bidderID, amount int64, now time.Time) error {
 }
 
 // placeFast accepts a bid without an idempotency key on PostgreSQL in one statement that
-// checks the rules against the auction as it is then; a refused bid is explained from
-// the auction and time the statement saw.
+// checks the rules against the auction as it is then (with Holds, a statement shared with
+// the bids placed at the same moment); a refused bid is explained from the auction and
+// time the statement saw.
 func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int64) (*db.Bid, error) {
 	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount}
 	var a *db.Auction
@@ -260,8 +261,8 @@ func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) (
 }
 
 // decideLocked decides the pending bids of the auctions, which tx has locked (with
-// oneBid, only the first of each), and writes the bids and auctions back in one statement
-// each; the auctions are updated in place.
+// oneBid, only the first of each), and writes the bids and auctions back
+// (db.RecordDecisions); the auctions are updated in place.
 func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Auction, oneBid bool) ([]Decision, error) {
 	ids := make([]int64, len(auctions))
 	var leaderIDs []int64
@@ -321,10 +322,7 @@ func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Au
 		d.Auction = *a
 		ds = append(ds, d)
 	}
-	if err := db.SetBidStatuses(ctx, tx, changedBids); err != nil {
-		return nil, err
-	}
-	if err := db.SetAuctionLeads(ctx, tx, changedAuctions); err != nil {
+	if err := db.RecordDecisions(ctx, tx, changedBids, changedAuctions); err != nil {
 		return nil, err
 	}
 	return ds, nil

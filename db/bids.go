@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -246,45 +245,51 @@ func PendingBidsOf(ctx context.Context, idb bun.IDB, auctionIDs []int64) ([]Bid,
 	return bs, nil
 }
 
-// SetBidStatuses records the decisions about the bids in one statement.
-func SetBidStatuses(ctx context.Context, idb bun.IDB, bs []Bid) error {
-	if len(bs) == 0 {
-		return nil
-	}
-	_, err := idb.NewUpdate().Model(&bs).Column("status", "reason", "decided_at").Bulk().Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("set bid statuses: %w", err)
-	}
-	return nil
-}
-
-// SetAuctionLeads writes the auctions' prices, leading bids and bid counts in one statement.
-func SetAuctionLeads(ctx context.Context, idb bun.IDB, as []Auction) error {
-	if len(as) == 0 {
+// RecordDecisions writes a decision round back: the bids' statuses, reasons and decision
+// times, and the auctions' prices, leading bids, bid counts and update times. On
+// PostgreSQL it is one call of gavel_record_decisions, on SQLite a bulk update each.
+func RecordDecisions(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
+	if len(bs) == 0 && len(as) == 0 {
 		return nil
 	}
 	var err error
 	if idb.Dialect().Name() == dialect.PG {
-		// bun's bulk update would send every column, names and descriptions too, in its
-		// VALUES: hundreds of kilobytes a statement for a round of long descriptions.
-		var values strings.Builder
-		args := make([]any, 0, 5*len(as))
-		for i, a := range as {
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			values.WriteString("(?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::timestamptz)")
-			args = append(args, a.ID, a.CurrentPrice, a.LeadingBidID, a.BidCount, a.UpdatedAt)
-		}
-		_, err = idb.NewRaw(`WITH d (id, price, lead, n, at) AS (VALUES `+values.String()+`)
-UPDATE auctions AS a SET current_price = d.price, leading_bid_id = d.lead, bid_count = d.n, updated_at = d.at
-FROM d WHERE a.id = d.id`, args...).Exec(ctx)
+		err = recordDecisionsPG(ctx, idb, bs, as)
 	} else {
-		_, err = idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
-			Bulk().Exec(ctx)
+		err = recordDecisionsSQLite(ctx, idb, bs, as)
 	}
 	if err != nil {
-		return fmt.Errorf("set auction leads: %w", err)
+		return fmt.Errorf("record decisions: %w", err)
+	}
+	return nil
+}
+
+func recordDecisionsPG(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
+	bids, statuses, reasons, decided := make([]int64, len(bs)), make([]string, len(bs)), make([]*string, len(bs)), make([]*time.Time, len(bs))
+	for i, b := range bs {
+		bids[i], statuses[i], reasons[i], decided[i] = b.ID, b.Status, b.Reason, b.DecidedAt
+	}
+	auctions, prices, leads, counts, at := make([]int64, len(as)), make([]int64, len(as)), make([]*int64, len(as)), make([]int64, len(as)), make([]time.Time, len(as))
+	for i, a := range as {
+		auctions[i], prices[i], leads[i], counts[i], at[i] = a.ID, a.CurrentPrice, a.LeadingBidID, a.BidCount, a.UpdatedAt
+	}
+	_, err := idb.NewRaw(`SELECT gavel_record_decisions(?::bigint[], ?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[])`,
+		pgdialect.Array(bids), pgdialect.Array(statuses), pgdialect.Array(reasons), pgdialect.Array(decided),
+		pgdialect.Array(auctions), pgdialect.Array(prices), pgdialect.Array(leads), pgdialect.Array(counts), pgdialect.Array(at)).Exec(ctx)
+	return err
+}
+
+func recordDecisionsSQLite(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
+	if len(bs) > 0 {
+		if _, err := idb.NewUpdate().Model(&bs).Column("status", "reason", "decided_at").Bulk().Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if len(as) > 0 {
+		if _, err := idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
+			Bulk().Exec(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// SetAuctionLeads writes the price, lead, count and time of each auction, a NULL lead
-// included, and leaves the other columns alone.
-func TestSetAuctionLeads(t *testing.T) {
+// RecordDecisions writes each bid's status, reason and decision time, and each auction's
+// price, lead, count and time, NULLs included, and leaves the other columns alone.
+func TestRecordDecisions(t *testing.T) {
 	t.Parallel()
 	d := testenv.DB(t)
 	ctx := context.Background()
@@ -25,12 +25,20 @@ func TestSetAuctionLeads(t *testing.T) {
 		require.NoError(t, db.InsertAuction(ctx, d, a))
 		as = append(as, *a)
 	}
-	bid := &db.Bid{AuctionID: as[0].ID, BidderID: u.ID, Amount: 500, Status: db.BidLeading, CreatedAt: time.Now().UTC()}
-	require.NoError(t, db.InsertBid(ctx, d, bid))
-	at := time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
-	as[0].CurrentPrice, as[0].LeadingBidID, as[0].BidCount, as[0].UpdatedAt = 500, &bid.ID, 3, at
+	var bs []db.Bid
+	for _, amount := range []int64{400, 500, 2} {
+		bid := &db.Bid{AuctionID: as[0].ID, BidderID: u.ID, Amount: amount, Status: db.BidPending, CreatedAt: time.Now().UTC()}
+		require.NoError(t, db.InsertBid(ctx, d, bid))
+		bs = append(bs, *bid)
+	}
+	earlier, at := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
+	tooLow := "bid_too_low"
+	bs[0].Status, bs[0].DecidedAt = db.BidOutbid, &earlier
+	bs[1].Status, bs[1].DecidedAt = db.BidLeading, &at
+	bs[2].Status, bs[2].Reason, bs[2].DecidedAt = db.BidRejected, &tooLow, &at
+	as[0].CurrentPrice, as[0].LeadingBidID, as[0].BidCount, as[0].UpdatedAt = 500, &bs[1].ID, 3, at
 	as[1].CurrentPrice, as[1].LeadingBidID, as[1].BidCount, as[1].UpdatedAt = 1, nil, 0, at
-	require.NoError(t, db.SetAuctionLeads(ctx, d, as))
+	require.NoError(t, db.RecordDecisions(ctx, d, bs, as))
 	for i, want := range as {
 		got, err := db.AuctionByID(ctx, d, want.ID, false)
 		require.NoError(t, err)
@@ -40,6 +48,15 @@ func TestSetAuctionLeads(t *testing.T) {
 		require.True(t, at.Equal(got.UpdatedAt), "auction %d: updated_at %v", i, got.UpdatedAt)
 		require.Equal(t, fmt.Sprintf("lot %d", i), got.Name)
 		require.Equal(t, "long words", got.Description)
+	}
+	for i, want := range bs {
+		got, err := db.BidByID(ctx, d, want.ID)
+		require.NoError(t, err)
+		require.Equal(t, want.Status, got.Status, "bid %d", i)
+		require.Equal(t, want.Reason, got.Reason, "bid %d", i)
+		require.NotNil(t, got.DecidedAt, "bid %d", i)
+		require.True(t, want.DecidedAt.Equal(*got.DecidedAt), "bid %d: decided_at %v", i, got.DecidedAt)
+		require.Equal(t, want.Amount, got.Amount, "bid %d", i)
 	}
 }
 
