@@ -16,13 +16,19 @@ func ApplyForTest(ctx context.Context, d *DB, log *slog.Logger, ms []Migration) 
 func ListQueryForTest(idb bun.IDB, f ListFilter) string { return listQuery(idb, f).String() }
 
 // PlaceBatchForTest places the bids as one batch of a HoldBatcher (bids that waited
-// together) and returns, for each, the auction as read and the error.
-func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid) ([]*Auction, []error) {
+// together), those in gone for callers that gave up, and returns, for each, the auction
+// as read and the error.
+func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]bool) ([]*Auction, []error) {
+	over, cancel := context.WithCancel(ctx)
+	cancel()
 	batch := make([]*holdRequest, len(bids))
 	for i, b := range bids {
-		batch[i] = &holdRequest{bid: b, done: make(chan struct{})}
+		batch[i] = &holdRequest{ctx: ctx, bid: b, done: make(chan struct{})}
+		if gone[i] {
+			batch[i].ctx = over
+		}
 	}
-	NewHoldBatcher(d, 1, len(bids)).place(ctx, batch)
+	NewHoldBatcher(d, 1, len(bids)).place(batch)
 	as, errs := make([]*Auction, len(bids)), make([]error, len(bids))
 	for i, r := range batch {
 		as[i], errs[i] = r.auction, r.err

@@ -34,6 +34,7 @@ type HoldBatcher struct {
 func (h *HoldBatcher) Stats() (statements, bids int64) { return h.statements.Load(), h.bids.Load() }
 
 type holdRequest struct {
+	ctx     context.Context
 	bid     *Bid
 	auction *Auction
 	now     time.Time
@@ -47,11 +48,11 @@ func NewHoldBatcher(d *DB, maxFlushes, maxBatch int) *HoldBatcher {
 	return &HoldBatcher{db: d, maxFlushes: max(maxFlushes, 1), maxBatch: max(maxBatch, 1)}
 }
 
-// Place is PlaceHold through the batcher. Once queued, the bid is placed (or refused)
-// whatever happens to ctx: a caller that gives up does not undo a bid that others' commit
-// carries; ctx bounds only the wait for a batch of one.
+// Place is PlaceHold through the batcher. A bid whose ctx is done before its batch is
+// sent is not placed (ctx's error); once sent, it is placed or refused whatever happens to
+// ctx, as its statement carries others' bids too.
 func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, error) {
-	r := &holdRequest{bid: b, done: make(chan struct{})}
+	r := &holdRequest{ctx: ctx, bid: b, done: make(chan struct{})}
 	h.mu.Lock()
 	h.queue = append(h.queue, r)
 	flush := h.running < h.maxFlushes
@@ -60,7 +61,7 @@ func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, e
 	}
 	h.mu.Unlock()
 	if flush {
-		h.flush(ctx, true)
+		h.flush(true)
 	}
 	<-r.done
 	return r.auction, r.now, r.err
@@ -69,7 +70,7 @@ func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, e
 // flush places queued batches until the queue is empty. The caller's own bid is in the
 // first batch it takes (it queued it before), so after that batch the caller hands the
 // rest to a goroutine and goes back to answer its request.
-func (h *HoldBatcher) flush(ctx context.Context, caller bool) {
+func (h *HoldBatcher) flush(caller bool) {
 	for {
 		h.mu.Lock()
 		if len(h.queue) == 0 {
@@ -83,30 +84,40 @@ func (h *HoldBatcher) flush(ctx context.Context, caller bool) {
 		h.queue = h.queue[n:]
 		h.mu.Unlock()
 
-		h.place(ctx, batch)
+		h.place(batch)
 		if caller {
-			go h.flush(context.WithoutCancel(ctx), false)
+			go h.flush(false)
 			return
 		}
 	}
 }
 
 // place places a batch and tells each request its outcome.
-func (h *HoldBatcher) place(ctx context.Context, batch []*holdRequest) {
-	defer func() {
-		for _, r := range batch {
+func (h *HoldBatcher) place(batch []*holdRequest) {
+	defer func(all []*holdRequest) {
+		for _, r := range all {
 			close(r.done)
 		}
-	}()
-	h.statements.Add(1)
-	h.bids.Add(int64(len(batch)))
-	if len(batch) == 1 {
-		r := batch[0]
-		r.auction, r.now, r.err = PlaceHold(ctx, h.db, r.bid)
+	}(batch)
+	var live []*holdRequest // those whose callers still wait
+	for _, r := range batch {
+		if r.err = r.ctx.Err(); r.err == nil {
+			live = append(live, r)
+		}
+	}
+	h.statements.Add(int64(min(len(live), 1)))
+	h.bids.Add(int64(len(live)))
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		r := live[0]
+		r.auction, r.now, r.err = PlaceHold(r.ctx, h.db, r.bid)
 		return
 	}
+	batch = live
 	// The batch is placed for bids whose callers may have given up: not for their contexts.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := retryTransient(ctx, func() error { return placeHolds(ctx, h.db, batch) })
 	var pe pgdriver.Error

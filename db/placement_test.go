@@ -64,8 +64,9 @@ func TestPlaceBatchOutcomes(t *testing.T) {
 		{AuctionID: w.open, BidderID: w.rich, Amount: 160},    // 7: placed: no bid is decided yet
 		{AuctionID: w.open, BidderID: w.rich, Amount: 900},    // 8: 690 points left
 		{AuctionID: w.open, BidderID: w.poor, Amount: 100},    // 9: placed, all of poor's points
+		{AuctionID: w.open, BidderID: w.rich, Amount: 200},    // 10: its caller gave up before the batch went
 	}
-	as, errs := db.PlaceBatchForTest(ctx, w.d, bids)
+	as, errs := db.PlaceBatchForTest(ctx, w.d, bids, map[int]bool{10: true})
 	placed := map[int]bool{1: true, 7: true, 9: true}
 	refused := map[int]bool{2: true, 4: true, 5: true, 6: true}
 	for i, b := range bids {
@@ -74,6 +75,9 @@ func TestPlaceBatchOutcomes(t *testing.T) {
 			assert.ErrorIs(t, errs[i], db.ErrInsufficient, "bid %d", i)
 		case i == 3:
 			assert.ErrorIs(t, errs[i], db.ErrNotFound, "bid %d", i)
+		case i == 10:
+			assert.ErrorIs(t, errs[i], context.Canceled, "bid %d", i)
+			assert.Zero(t, b.ID, "bid %d is not placed", i)
 		case placed[i]:
 			require.NoError(t, errs[i], "bid %d", i)
 			assert.NotZero(t, b.ID, "bid %d", i)
