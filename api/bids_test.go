@@ -151,6 +151,10 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="bid_too_low"} 1`)
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="own_auction"} 1`)
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="accepted"} 3`, "two bids and a replay")
+	if h.db.Kind == db.Postgres { // bids without a key share statements there
+		assert.Regexp(t, `(?m)^gavel_bid_placement_statements_total [1-9]`, metrics)
+		assert.Regexp(t, `(?m)^gavel_bid_placement_bids_total [1-9]`, metrics)
+	}
 	n, err := testutil.GatherAndCount(h.workerMetrics, "gavel_bids_decided_total", "gavel_bid_decision_seconds", "gavel_queue_tasks")
 	require.NoError(t, err)
 	assert.Equal(t, 3, n, "two outcomes are not both seen yet, but every family is there: %d", n)

@@ -115,6 +115,15 @@ func NewServer(d Deps) (*Server, error) {
 	if s.writeTimeout <= 0 {
 		s.writeTimeout = 10 * time.Second
 	}
+	if h := s.bidding.Holds; h != nil {
+		// Their ratio is the mean number of bids that shared a statement and a commit.
+		_ = d.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gavel_bid_placement_statements_total", Help: "Statements that placed bids without an idempotency key (PostgreSQL).",
+		}, func() float64 { n, _ := h.Stats(); return float64(n) }))
+		_ = d.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gavel_bid_placement_bids_total", Help: "Bids without an idempotency key sent to those statements.",
+		}, func() float64 { _, n := h.Stats(); return float64(n) }))
+	}
 	var liveCtx context.Context
 	liveCtx, s.stopLive = context.WithCancel(context.Background())
 	go s.hub.Run(liveCtx, d.Redis)
