@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // The worker's transactions that can be done again from what is durable commit on
@@ -30,7 +31,7 @@ const asyncCommitFrom = "(SELECT set_config('synchronous_commit', 'off', true)) 
 // CommitAsync makes tx, a transaction of the kind above, commit without waiting for its
 // WAL flush on PostgreSQL; on SQLite it does nothing.
 func CommitAsync(ctx context.Context, tx bun.Tx) error {
-	if tx.Dialect().Name().String() != "pg" {
+	if tx.Dialect().Name() != dialect.PG {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off")

@@ -67,9 +67,10 @@ func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, e
 	return r.auction, r.now, r.err
 }
 
-// flush places queued batches until the queue is empty. The caller's own bid is in the
-// first batch it takes (it queued it before), so after that batch the caller hands the
-// rest to a goroutine and goes back to answer its request.
+// flush places queued batches until the queue is empty. A caller of Place flushes one
+// batch only (which holds its own bid, unless more than a batch was waiting before it),
+// then hands the rest to a goroutine and waits for its own outcome, so that it answers its
+// request without serving everyone else's first.
 func (h *HoldBatcher) flush(caller bool) {
 	for {
 		h.mu.Lock()
