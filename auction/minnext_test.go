@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// On PostgreSQL a bid is placed by the function gavel_place_bid, which checks the minimum
+// On PostgreSQL bids are placed by the function gavel_place_bids, which checks the minimum
 // with gavel_min_next_bid: it must agree with MinNextBid at every tier and boundary.
 // (SQLite places bids from Go, with MinNextBid itself.)
 func TestMinNextBidFunctionAgreesWithMinNextBid(t *testing.T) {

@@ -2,8 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -295,46 +293,35 @@ func recordDecisionsSQLite(ctx context.Context, idb bun.IDB, bs []Bid, as []Auct
 }
 
 // PlaceHold places b (amount, bidder, auction) in one statement on PostgreSQL, so a bid
-// costs one round trip and no explicit transaction: the function gavel_place_bid reads
-// the auction and the statement's time, and only if the bidder is not the seller, the
-// auction is open at that time and the amount reaches the minimum next bid
-// (gavel_min_next_bid) it holds the amount from the bidder's available points and
-// inserts the bid as pending, with the statement's time, and its bid_hold ledger row.
-// It returns the auction as read (the columns the rules look at) and the time; b.ID
-// stays 0 when the bid was refused. The auction's KEY SHARE lock, held to the end, makes
-// a closing auction (LockClose) wait for the bid, and a bid that comes after the close
-// see the auction DONE.
+// costs one round trip and no explicit transaction: the function gavel_place_bids (a batch
+// of one here; HoldBatcher sends more) reads the auction and the statement's time, and
+// only if the bidder is not the seller, the auction is open at that time and the amount
+// reaches the minimum next bid (gavel_min_next_bid) it holds the amount from the bidder's
+// available points and inserts the bid as pending, with the statement's time, and its
+// bid_hold ledger row. It returns the auction as read (the columns the rules look at) and
+// the time; b.ID stays 0 when the bid was refused. The auction's KEY SHARE lock, held to
+// the end, makes a closing auction (LockClose) wait for the bid, and a bid that comes
+// after the close see the auction DONE.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
 func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (*Auction, time.Time, error) {
-	var row placed
-	err := idb.NewRaw(`SELECT * FROM gavel_place_bid(?, ?, ?)`, b.AuctionID, b.BidderID, b.Amount).Scan(ctx, &row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, time.Time{}, ErrNotFound
-	case err != nil && isCheckViolation(err):
-		return nil, time.Time{}, ErrInsufficient
-	case err != nil:
-		return nil, time.Time{}, fmt.Errorf("place hold: %w", err)
+	r := &holdRequest{bid: b}
+	if err := placeHolds(ctx, idb, []*holdRequest{r}); err != nil {
+		return nil, time.Time{}, err
 	}
-	a, now := row.outcome(b)
-	return a, now, nil
+	if r.err == nil && r.auction == nil {
+		return nil, time.Time{}, errNoOutcome
+	}
+	return r.auction, r.now, r.err
 }
 
-// placed is a row of gavel_place_bid and gavel_place_bids.
+// placed is a row of gavel_place_bids.
 type placed struct {
+	Ord int `bun:"ord"`
 	Auction
 	DBNow time.Time  `bun:"db_now"`
 	BidID *int64     `bun:"bid_id"`
 	BidAt *time.Time `bun:"bid_at"`
-}
-
-// outcome records the placed bid in b, if the rules let it be placed, and returns the
-// auction as read and the time.
-func (p *placed) outcome(b *Bid) (*Auction, time.Time) {
-	if p.BidID != nil {
-		b.ID, b.Status, b.CreatedAt = *p.BidID, BidPending, p.BidAt.UTC()
-	}
-	return &p.Auction, p.DBNow.UTC()
+	Short bool       `bun:"short"`
 }
 
 // RecentBidder is one bidder's latest bid on an open auction, with their age and gender

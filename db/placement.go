@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -126,7 +127,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 		// Placed, or an error that may have come after the commit (the connection lost):
 		// placing the bids again could place them twice, so each gets the error.
 		if err == nil {
-			err = errors.New("place holds: the batch gave a bid no outcome") // cannot happen
+			err = errNoOutcome
 		}
 		for _, r := range batch {
 			if r.err == nil && r.auction == nil {
@@ -142,20 +143,20 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 	}
 }
 
-// placeHolds places the batch in one call of gavel_place_bids.
-func placeHolds(ctx context.Context, d *DB, batch []*holdRequest) error {
+// errNoOutcome is the error of a bid the statement returned no row for, which cannot happen.
+var errNoOutcome = errors.New("place holds: the statement gave a bid no outcome")
+
+// placeHolds places the batch in one call of gavel_place_bids and records each bid's
+// outcome in its request.
+func placeHolds(ctx context.Context, idb bun.IDB, batch []*holdRequest) error {
 	auctions := make([]int64, len(batch))
 	bidders := make([]int64, len(batch))
 	amounts := make([]int64, len(batch))
 	for i, r := range batch {
 		auctions[i], bidders[i], amounts[i] = r.bid.AuctionID, r.bid.BidderID, r.bid.Amount
 	}
-	var rows []struct {
-		Ord int `bun:"ord"`
-		placed
-		Short bool `bun:"short"`
-	}
-	err := d.NewRaw(`SELECT * FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[])`,
+	var rows []placed
+	err := idb.NewRaw(`SELECT * FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[])`,
 		pgdialect.Array(auctions), pgdialect.Array(bidders), pgdialect.Array(amounts)).Scan(ctx, &rows)
 	if err != nil {
 		return fmt.Errorf("place holds: %w", err)
@@ -171,7 +172,10 @@ func placeHolds(ctx context.Context, d *DB, batch []*holdRequest) error {
 		case row.Short:
 			r.err = ErrInsufficient
 		default:
-			r.auction, r.now = row.outcome(r.bid)
+			if row.BidID != nil {
+				r.bid.ID, r.bid.Status, r.bid.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
+			}
+			r.auction, r.now = &row.Auction, row.DBNow.UTC()
 		}
 	}
 	return nil

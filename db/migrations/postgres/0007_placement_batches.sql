@@ -3,8 +3,9 @@
 -- waits for its WAL flush costs the server more than the statements it commits, and every
 -- placed bid must be durable before it is answered, so the bids share the wait instead.
 --
--- gavel_place_bids does for each bid what gavel_place_bid (0005) does for one, and
--- returns a row per bid: ord (its 1-based position in the arrays), then gavel_place_bid's
+-- gavel_place_bids does for each bid what gavel_place_bid (0005) did for one, which it
+-- replaces (a bid alone is a batch of one, so the rules are written once), and returns a
+-- row per bid: ord (its 1-based position in the arrays), then gavel_place_bid's
 -- columns, and short, true when the bidder lacked the points (the bid is not placed; one
 -- bid failing its rules or its points does not undo the others). The auction columns are
 -- NULL when the auction does not exist.
@@ -49,3 +50,5 @@ BEGIN
     END LOOP;
 END
 $$;
+
+DROP FUNCTION gavel_place_bid(BIGINT, BIGINT, BIGINT);
