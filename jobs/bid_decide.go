@@ -21,6 +21,12 @@ const TypeBidDecide = "bid:decide"
 type BidDecidePayload struct {
 	AuctionID int64 `json:"auction_id,omitempty"`
 	BidID     int64 `json:"bid_id,omitempty"`
+	// NotBefore (Unix nanoseconds), on a window's task, is when it may decide: the end of
+	// its window, with a margin. The task waits for it in the worker: Asynq schedules by
+	// whole seconds, so a task scheduled for that time could start up to a second early
+	// and miss the bids of the rest of its window, which then waited for another window or
+	// for the reconciliation.
+	NotBefore int64 `json:"not_before,omitempty"`
 }
 
 // DecisionWindow is how long bids gather before one task decides them all. A bid accepted
@@ -39,13 +45,14 @@ func NewBidDecideTask(auctionID, bidID int64) (*asynq.Task, []asynq.Option) {
 }
 
 // NewWindowDecideTask makes the task that decides the bids accepted in the window
-// holding at: one task per window, run when the window is over. A bid committed before
-// its enqueue finds either no task for its window (and makes it) or one not yet run.
+// holding at: one task per window, queued at once, that decides once the window is over
+// (NotBefore). A bid committed before its enqueue finds either no task for its window
+// (and makes it) or one that has not decided yet.
 func NewWindowDecideTask(at time.Time) (*asynq.Task, []asynq.Option) {
 	window := at.UnixNano() / int64(DecisionWindow)
-	runAt := time.Unix(0, (window+1)*int64(DecisionWindow)).Add(decisionMargin)
-	return asynq.NewTask(TypeBidDecide, []byte("{}")),
-		append(decideOptions(fmt.Sprintf("bid:decide:w%d", window)), asynq.ProcessAt(runAt))
+	notBefore := time.Unix(0, (window+1)*int64(DecisionWindow)).Add(decisionMargin)
+	payload, _ := json.Marshal(BidDecidePayload{NotBefore: notBefore.UnixNano()})
+	return asynq.NewTask(TypeBidDecide, payload), decideOptions(fmt.Sprintf("bid:decide:w%d", window))
 }
 
 func decideOptions(id string) []asynq.Option {

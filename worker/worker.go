@@ -102,11 +102,19 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 			followUp(ctx, log, client, m, []auction.Decision{*d})
 			return nil
 		}
-		// A window's task: decide until a round finds nothing to do, a batch of auctions
+		// A window's task: wait for the window's end, then decide until a round finds
+		// nothing to do, a batch of auctions
 		// per transaction. Bids that arrive meanwhile are decided now rather than by their
 		// own window's task, which will then find nothing. Auctions another task holds are
 		// skipped, not waited for: that task looks again after its commit, so a bid that
 		// came in after its read is still decided without delay.
+		if wait := time.Until(time.Unix(0, p.NotBefore)); p.NotBefore > 0 && wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
 		for {
 			ds, err := b.DecidePending(ctx, decideBatch)
 			if err != nil {

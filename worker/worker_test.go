@@ -218,6 +218,36 @@ func TestWindowDecideTaskDecidesEveryAuctionAndQueuesFollowUps(t *testing.T) {
 	require.NoError(t, mux.ProcessTask(ctx, again), "a window with nothing pending is done at once")
 }
 
+// A window's task decides no earlier than its window's end, so a bid committed in its
+// window after a worker picked the task up is still the task's to decide. (Asynq schedules
+// by whole seconds: a task scheduled for the window's end could start up to a second
+// early, and the bids of the rest of its window waited for the reconciliation.)
+func TestWindowDecideTaskWaitsForItsWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	mux := Mux(testenv.Discard(), d, nil)
+	u := &db.User{Email: "late@example.com", EmailKey: "late@example.com", PasswordHash: "x",
+		Nickname: "late", BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Gender: "other"}
+	require.NoError(t, db.InsertUser(ctx, d, u))
+	_, err := (&auction.Wallet{DB: d}).Charge(ctx, u.ID, 1000, "")
+	require.NoError(t, err)
+	a := newAuction(t, d, time.Now().Add(-time.Second))
+
+	task, _ := jobs.NewWindowDecideTask(time.Now().Add(time.Second)) // a window a second ahead
+	var p jobs.BidDecidePayload
+	require.NoError(t, json.Unmarshal(task.Payload(), &p))
+	done := make(chan error, 1)
+	go func() { done <- mux.ProcessTask(ctx, task) }()
+	bid, err := (&auction.Bidding{DB: d}).PlaceBid(ctx, u.ID, a.ID, 10, "") // while the task waits
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	assert.False(t, time.Now().Before(time.Unix(0, p.NotBefore)), "decided no earlier than its window's end")
+	got, err := db.BidByID(ctx, d, bid.ID)
+	require.NoError(t, err)
+	assert.Equal(t, db.BidLeading, got.Status, "the bid placed while the task waited is decided by it")
+}
+
 func TestScheduleDecisionQueuesOneTaskPerWindow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
