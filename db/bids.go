@@ -263,17 +263,26 @@ func RecordDecisions(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) e
 }
 
 func recordDecisionsPG(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
-	bids, statuses, reasons, decided := make([]int64, len(bs)), make([]string, len(bs)), make([]*string, len(bs)), make([]*time.Time, len(bs))
-	for i, b := range bs {
-		bids[i], statuses[i], reasons[i], decided[i] = b.ID, b.Status, b.Reason, b.DecidedAt
+	var bids []int64 // the bid columns, one array each, and the auction columns
+	var statuses []string
+	var reasons []*string
+	var decided []*time.Time
+	for _, b := range bs {
+		bids, statuses = append(bids, b.ID), append(statuses, b.Status)
+		reasons, decided = append(reasons, b.Reason), append(decided, b.DecidedAt)
 	}
-	auctions, prices, leads, counts, at := make([]int64, len(as)), make([]int64, len(as)), make([]*int64, len(as)), make([]int64, len(as)), make([]time.Time, len(as))
-	for i, a := range as {
-		auctions[i], prices[i], leads[i], counts[i], at[i] = a.ID, a.CurrentPrice, a.LeadingBidID, a.BidCount, a.UpdatedAt
+	var auctions, prices, counts []int64
+	var leads []*int64
+	var at []time.Time
+	for _, a := range as {
+		auctions, prices, counts = append(auctions, a.ID), append(prices, a.CurrentPrice), append(counts, a.BidCount)
+		leads, at = append(leads, a.LeadingBidID), append(at, a.UpdatedAt)
 	}
-	_, err := idb.NewRaw(`SELECT gavel_record_decisions(?::bigint[], ?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[])`,
+	_, err := idb.NewRaw(`SELECT gavel_record_decisions(?::bigint[], ?::text[], ?::text[], ?::timestamptz[],
+		?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[])`,
 		pgdialect.Array(bids), pgdialect.Array(statuses), pgdialect.Array(reasons), pgdialect.Array(decided),
-		pgdialect.Array(auctions), pgdialect.Array(prices), pgdialect.Array(leads), pgdialect.Array(counts), pgdialect.Array(at)).Exec(ctx)
+		pgdialect.Array(auctions), pgdialect.Array(prices), pgdialect.Array(leads), pgdialect.Array(counts),
+		pgdialect.Array(at)).Exec(ctx)
 	return err
 }
 
