@@ -80,9 +80,9 @@ func TestBidsSurviveAStoppedWorkerAndAnEmptiedRedis(t *testing.T) {
 
 	stopSecond := startWorker()
 	bidding := &auction.Bidding{DB: d}
-	n, err := bidding.Reconcile(ctx, 0)
+	ds, err := bidding.Reconcile(ctx, 0)
 	require.NoError(t, err)
-	assert.EqualValues(t, stranded, n, "the reconciliation decided what the lost tasks would have")
+	assert.EqualValues(t, stranded, auction.CountDecided(ds), "the reconciliation decided what the lost tasks would have")
 	_, err = bidding.ReconcileReleases(ctx)
 	require.NoError(t, err)
 	stopSecond()

@@ -191,6 +191,9 @@ type Decision struct {
 	Outbid   []db.Bid // former leaders that lost the lead
 	Released []db.Bid // outbid and rejected bids, whose points Release gives back
 	Auction  db.Auction
+	// OutboxID is the outbox row that holds the events of the decision round this
+	// decision was part of (shared by the round's decisions), written in its transaction.
+	OutboxID int64
 }
 
 // Decide decides every pending bid of the auction, in arrival order, in one transaction
@@ -241,9 +244,6 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decis
 func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) ([]Decision, error) {
 	var ds []Decision
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := db.CommitAsync(ctx, tx); err != nil { // see db.CommitAsync
-			return err
-		}
 		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, lock)
 		if err != nil {
 			return err
@@ -262,7 +262,9 @@ func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) (
 
 // decideLocked decides the pending bids of the auctions, which tx has locked (with
 // oneBid, only the first of each), and writes the bids and auctions back
-// (db.RecordDecisions); the auctions are updated in place.
+// (db.RecordDecisions) and the round's events to the outbox, all in tx; the auctions are
+// updated in place. The commit that follows is durable: what a decision shows (an answer,
+// a stream event, a notification) is never taken back by a crash.
 func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Auction, oneBid bool) ([]Decision, error) {
 	ids := make([]int64, len(auctions))
 	var leaderIDs []int64
@@ -324,6 +326,24 @@ func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Au
 	}
 	if err := db.RecordDecisions(ctx, tx, changedBids, changedAuctions); err != nil {
 		return nil, err
+	}
+	if len(ds) == 0 {
+		return ds, nil
+	}
+	var events []Event
+	for _, d := range ds {
+		events = append(events, d.Events()...)
+	}
+	js, err := json.Marshal(events)
+	if err != nil {
+		return nil, err
+	}
+	row := &db.OutboxRow{Kind: db.OutboxDecided, Events: ptr(string(js)), CreatedAt: now}
+	if err := db.InsertOutbox(ctx, tx, row); err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		ds[i].OutboxID = row.ID
 	}
 	return ds, nil
 }
@@ -424,23 +444,32 @@ func (b *Bidding) ReconcileReleases(ctx context.Context) (int, error) {
 }
 
 // Reconcile decides the bids that have waited longer than `after`, whatever happened to
-// their tasks: nothing depends on Redis keeping its queues.
-func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) (int, error) {
+// their tasks: nothing depends on Redis keeping its queues. It returns the decisions, whose
+// follow-ups the caller queues as the worker does for its own; a chunk's decisions are
+// returned even when a later chunk fails.
+func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) ([]Decision, error) {
 	ids, err := db.AuctionsWithStalePending(ctx, b.DB, time.Now().Add(-after), 1000)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var all []Decision
 	for chunk := range slices.Chunk(ids, 500) {
 		ds, err := b.decide(ctx, chunk, db.LockDecide)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return n, err
+			return all, err
 		}
-		for _, d := range ds {
-			n += len(d.Decided)
-		}
+		all = append(all, ds...)
 	}
-	return n, nil
+	return all, nil
+}
+
+// CountDecided is how many bids the decisions decided.
+func CountDecided(ds []Decision) int {
+	n := 0
+	for _, d := range ds {
+		n += len(d.Decided)
+	}
+	return n
 }
 
 // Bid returns a bid to its bidder; other users get ErrNotFound.

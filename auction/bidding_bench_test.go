@@ -76,11 +76,11 @@ func BenchmarkBidding(b *testing.B) {
 			placing := time.Since(start)
 			close(queue)
 			wg.Wait()
-			n, err := w.bidding.Reconcile(ctx, 0) // what the deciders had not reached
+			ds, err := w.bidding.Reconcile(ctx, 0) // what the deciders had not reached
 			if err != nil {
 				b.Fatal(err)
 			}
-			decided.Add(int64(n))
+			decided.Add(int64(auction.CountDecided(ds)))
 			if _, err := w.bidding.ReconcileReleases(ctx); err != nil {
 				b.Fatal(err)
 			}

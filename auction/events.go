@@ -76,6 +76,9 @@ func (d Decision) newLeader() (int64, bool) {
 func (s *Settlement) Events() []Event {
 	a := s.Auction
 	at := a.UpdatedAt
+	if a.ClosedAt != nil {
+		at = *a.ClosedAt
+	}
 	if s.Winner == nil {
 		return []Event{{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, At: at}}
 	}

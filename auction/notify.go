@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/live"
@@ -165,4 +166,75 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 		}
 	}
 	return n.Publisher.PublishNotifications(ctx, stored)
+}
+
+// Push delivers the events of outbox rows (as Deliver does) and then deletes the rows:
+// the worker's push of a decision round or settlement, whose task carries the events.
+func (n *Notifier) Push(ctx context.Context, outboxIDs []int64, events []Event) error {
+	if err := n.Deliver(ctx, events); err != nil {
+		return err
+	}
+	return db.DeleteOutbox(ctx, n.DB, outboxIDs)
+}
+
+// PushStale pushes the outbox rows written more than `age` ago, up to limit of them,
+// oldest first: those whose task was lost with Redis or a worker (the scheduler's
+// push-notifications). It returns how many it pushed. A row pushed twice stores its
+// notifications once; its live events may be sent again, which clients tolerate (a price
+// event is dropped unless newer than the last, a notification is known by its ID).
+func (n *Notifier) PushStale(ctx context.Context, age time.Duration, limit int) (int, error) {
+	rows, err := db.OutboxBefore(ctx, n.DB, time.Now().Add(-age), limit)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	events, err := n.outboxEvents(ctx, rows)
+	if err != nil {
+		return 0, fmt.Errorf("push outbox: %w", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if err := n.Push(ctx, ids, events); err != nil {
+		return 0, fmt.Errorf("push outbox: %w", err)
+	}
+	return len(rows), nil
+}
+
+// outboxEvents are the events of outbox rows, in their order: a decision round's as it
+// stored them, a settlement's from the auction and its winner row, as Settlement.Events
+// makes them.
+func (n *Notifier) outboxEvents(ctx context.Context, rows []db.OutboxRow) ([]Event, error) {
+	var settledIDs []int64
+	for _, r := range rows {
+		if r.Kind == db.OutboxSettled && r.AuctionID != nil {
+			settledIDs = append(settledIDs, *r.AuctionID)
+		}
+	}
+	settled, err := db.SettledAuctions(ctx, n.DB, settledIDs)
+	if err != nil {
+		return nil, err
+	}
+	var events []Event
+	for _, r := range rows {
+		switch {
+		case r.Kind == db.OutboxDecided && r.Events != nil:
+			var es []Event
+			if err := json.Unmarshal([]byte(*r.Events), &es); err != nil {
+				return nil, fmt.Errorf("outbox row %d: %w", r.ID, err)
+			}
+			events = append(events, es...)
+		case r.Kind == db.OutboxSettled && r.AuctionID != nil:
+			st, ok := settled[*r.AuctionID]
+			if !ok {
+				return nil, fmt.Errorf("outbox row %d: auction %d is not settled", r.ID, *r.AuctionID)
+			}
+			s := Settlement{Auction: st.Auction}
+			if w := st.Winner; w != nil {
+				s.Winner = &db.Bid{ID: w.BidID, AuctionID: w.AuctionID, BidderID: w.WinnerID, Amount: w.Amount, Status: db.BidWon}
+			}
+			events = append(events, s.Events()...)
+		}
+	}
+	return events, nil
 }

@@ -20,6 +20,8 @@ type Settlement struct {
 	Final *Decision
 	// Winner is the winning bid, nil when the auction ended without bids.
 	Winner *db.Bid
+	// OutboxID is the settlement's outbox row, written in its transaction (db.OutboxSettled).
+	OutboxID int64
 }
 
 // ErrSkipped is returned by Close when another transaction holds the auction and Close
@@ -114,7 +116,10 @@ func settlementOf(c *db.Closing, auctionID int64, final *Decision, err error) (*
 	case db.ClosingGone, db.ClosingNotDue:
 		return nil, nil
 	}
-	s := &Settlement{Final: final, Auction: db.Auction{ID: auctionID, SellerID: c.SellerID,
+	if c.OutboxID == nil {
+		return nil, fmt.Errorf("close auction %d: %s without an outbox row", auctionID, c.Outcome)
+	}
+	s := &Settlement{Final: final, OutboxID: *c.OutboxID, Auction: db.Auction{ID: auctionID, SellerID: c.SellerID,
 		Status: db.StatusDone, ClosedAt: &c.ClosedAt, UpdatedAt: c.ClosedAt}}
 	if c.Outcome == db.ClosingSettled {
 		s.Winner = &db.Bid{ID: *c.BidID, AuctionID: auctionID, BidderID: *c.BidderID, Amount: *c.Amount, Status: db.BidWon}
@@ -152,6 +157,11 @@ func (b *Bidding) closeSQLite(ctx context.Context, tx bun.IDB, auctionID int64, 
 		return nil, err
 	}
 	s.Auction = *a
+	row := &db.OutboxRow{Kind: db.OutboxSettled, AuctionID: &a.ID, CreatedAt: now}
+	if err := db.InsertOutbox(ctx, tx, row); err != nil {
+		return nil, err
+	}
+	s.OutboxID = row.ID
 	if a.LeadingBidID != nil {
 		s.Winner, err = db.SettleWinner(ctx, tx, a, *a.LeadingBidID, now)
 	}

@@ -110,7 +110,7 @@ func InsertBidLogs(ctx context.Context, idb bun.IDB, logs []BidLog) error {
 // PostgreSQL (on SQLite package auction builds the rows and calls InsertBidLogs), with
 // the bidder's gender and age in whole years at the decision (UTC dates), as auction.Age
 // counts it. Bids already logged are left alone. It returns how many of ids are still
-// pending. It commits without waiting for the WAL flush (see CommitAsync): call it on the
+// pending. It commits without waiting for the WAL flush (see durability.go): call it on the
 // DB, not in a transaction.
 func LogDecidedBids(ctx context.Context, idb bun.IDB, ids []int64) (pending int, err error) {
 	err = idb.NewRaw(`WITH logged AS (

@@ -178,7 +178,7 @@ func ApplyLedgerOnceMany(ctx context.Context, idb bun.IDB, es []LedgerEntry) (in
 // their bidders, each once, in one call of gavel_release_bids (PostgreSQL only: on SQLite
 // package auction does it with ApplyLedgerOnceMany). It returns how many it released now,
 // or -1 when none of the bids exists. It commits without waiting for the WAL flush (see
-// CommitAsync): call it on the DB, not in a transaction.
+// durability.go): call it on the DB, not in a transaction.
 func ReleaseBids(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
 	var n int
 	err := idb.NewRaw(`SELECT gavel_release_bids(?::bigint[]) FROM `+asyncCommitFrom, pgdialect.Array(ids)).Scan(ctx, &n)

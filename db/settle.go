@@ -98,6 +98,9 @@ type Closing struct {
 	BidID    *int64 `bun:"bid_id"`
 	BidderID *int64 `bun:"bidder_id"`
 	Amount   *int64 `bun:"amount"`
+	// OutboxID is the settlement's outbox row, when the outcome is ClosingClosed or
+	// ClosingSettled.
+	OutboxID *int64 `bun:"outbox_id"`
 }
 
 // The outcomes of CloseAuction.

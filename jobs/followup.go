@@ -10,12 +10,21 @@ import (
 )
 
 // QueueFollowUps queues, after the commit of decisions and settlements, the release of the
-// points they freed, the bid logs and the notifications: one task of each kind for all of
-// them. What a lost task would have done, the scheduler's reconcile-bids and
-// log-decided-bids do from the database; notifications are not reconstructed.
+// points they freed, the bid logs and the push of their outbox rows (notifications and
+// live events): one task of each kind for all of them. Whoever decides or settles (a
+// worker's round, reconcile-bids, a close) calls it, so every decision has the same
+// follow-ups. What a lost task would have done, the scheduler's reconcile-bids,
+// log-decided-bids and push-notifications do from the database.
 func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client, ds []auction.Decision, ss []*auction.Settlement) {
-	var released, decided []int64
+	var released, decided, outbox []int64
 	var events []auction.Event
+	seen := map[int64]bool{}
+	addOutbox := func(id int64) {
+		if id != 0 && !seen[id] {
+			seen[id] = true
+			outbox = append(outbox, id)
+		}
+	}
 	for _, s := range ss {
 		if s.Final != nil {
 			ds = append(ds, *s.Final)
@@ -29,9 +38,11 @@ func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client,
 			released = append(released, bid.ID)
 		}
 		events = append(events, d.Events()...)
+		addOutbox(d.OutboxID)
 	}
 	for _, s := range ss {
 		events = append(events, s.Events()...)
+		addOutbox(s.OutboxID)
 	}
 	enqueue := func(task *asynq.Task, opts []asynq.Option) {
 		if _, err := client.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -45,6 +56,6 @@ func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client,
 		enqueue(NewBidLogTask(decided))
 	}
 	if len(events) > 0 {
-		enqueue(NewNotifyEventsTask(events))
+		enqueue(NewNotifyEventsTask(outbox, events))
 	}
 }

@@ -9,18 +9,22 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// TypeNotifyEvents turns the events of one decision or settlement into notifications for
-// the users they concern and into live events for the auction's stream.
+// TypeNotifyEvents pushes committed outbox rows: it turns the events of decisions and
+// settlements into notifications for the users they concern and into live events for the
+// auctions' streams, then deletes the rows. A lost task costs a delay, not a notification:
+// the scheduler's push-notifications pushes the rows left behind.
 const TypeNotifyEvents = "notify:events"
 
-// NotifyEventsPayload is the payload of TypeNotifyEvents.
+// NotifyEventsPayload is the payload of TypeNotifyEvents: the outbox rows and their
+// events (a copy, so that the push need not read them back).
 type NotifyEventsPayload struct {
-	Events []auction.Event `json:"events"`
+	OutboxIDs []int64         `json:"outbox_ids,omitempty"`
+	Events    []auction.Event `json:"events"`
 }
 
-// NewNotifyEventsTask makes the task that delivers the events, in their order.
-func NewNotifyEventsTask(events []auction.Event) (*asynq.Task, []asynq.Option) {
-	payload, _ := json.Marshal(NotifyEventsPayload{Events: events})
+// NewNotifyEventsTask makes the task that pushes the outbox rows' events, in their order.
+func NewNotifyEventsTask(outboxIDs []int64, events []auction.Event) (*asynq.Task, []asynq.Option) {
+	payload, _ := json.Marshal(NotifyEventsPayload{OutboxIDs: outboxIDs, Events: events})
 	return asynq.NewTask(TypeNotifyEvents, payload), []asynq.Option{
 		asynq.Queue(QueueDefault),
 		asynq.MaxRetry(10),

@@ -14,6 +14,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/jobs"
 	"github.com/gavelhq/gavel/likes"
+	"github.com/gavelhq/gavel/live"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -58,6 +59,10 @@ func Jobs(deps Deps) []Job {
 	}
 	catalogue := &auction.Catalogue{DB: d, Log: log}
 	bidding := &auction.Bidding{DB: d, Log: log}
+	notifier := &auction.Notifier{DB: d}
+	if deps.Redis != nil {
+		notifier.Publisher = live.Publisher{Redis: deps.Redis}
+	}
 	return []Job{
 		{Name: "open-due-auctions", Run: func(ctx context.Context) (Result, error) {
 			n, err := catalogue.OpenDue(ctx, deps.BatchSize)
@@ -74,15 +79,30 @@ func Jobs(deps Deps) []Job {
 			// A bid still pending after a few seconds lost its task (a dead worker, an
 			// emptied Redis): decide it from the database. Then release what a lost
 			// points:release task did not.
-			n, err := bidding.Reconcile(ctx, 5*time.Second)
+			// Its decisions get the follow-ups of a worker's (releases, bid logs and the
+			// push of their notifications and live events).
+			ds, err := bidding.Reconcile(ctx, 5*time.Second)
+			n := auction.CountDecided(ds)
 			if n > 0 {
 				log.Warn("decided bids whose tasks were lost", "count", n)
+			}
+			if len(ds) > 0 && queue != nil {
+				jobs.QueueFollowUps(ctx, log, queue, ds, nil)
 			}
 			if err != nil {
 				return Result{Processed: n}, err
 			}
 			m, err := bidding.ReconcileReleases(ctx)
 			return Result{Processed: n + m}, err
+		}},
+		{Name: "push-notifications", Run: func(ctx context.Context) (Result, error) {
+			// The outbox rows whose notify:events task was lost (an emptied Redis, a dead
+			// worker), or is late: their notifications and live events.
+			if deps.Redis == nil {
+				return Result{}, nil // the rows wait for a run that can publish them
+			}
+			n, err := notifier.PushStale(ctx, 5*time.Second, deps.BatchSize)
+			return Result{Processed: n}, err
 		}},
 		{Name: "log-decided-bids", Run: func(ctx context.Context) (Result, error) {
 			n, err := bidding.LogUnloggedBids(ctx)

@@ -22,8 +22,8 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gavel_bid_decision_seconds",
-			Help:    "Time from a bid's acceptance to its decision.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Help:    "Time from a bid's placement (its created_at) to the durable commit of its decision, taken when the commit has returned.",
+			Buckets: []float64{.005, .01, .015, .02, .03, .04, .05, .075, .1, .15, .2, .25, .3, .4, .5, .75, 1, 2.5, 5, 10, 30},
 		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gavel_events_total", Help: "Auction events delivered as notifications and live events, by kind.",

@@ -131,14 +131,15 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 // decideBatch is how many auctions one decision transaction takes at most.
 const decideBatch = 500
 
-// followUp counts the decisions and queues their follow-up tasks.
+// followUp counts the decisions, whose transaction has committed, and queues their
+// follow-up tasks. The latency ends now, at the commit, not at decided_at (the
+// transaction's start).
 func followUp(ctx context.Context, log *slog.Logger, client *asynq.Client, m *metrics, ds []auction.Decision) {
+	now := time.Now()
 	for _, d := range ds {
 		for _, bid := range d.Decided {
 			m.decided.WithLabelValues(bid.Status).Inc() // leading, rejected, or outbid later in the batch
-			if bid.DecidedAt != nil {
-				m.latency.Observe(bid.DecidedAt.Sub(bid.CreatedAt).Seconds())
-			}
+			m.latency.Observe(now.Sub(bid.CreatedAt).Seconds())
 		}
 	}
 	if client != nil {
@@ -158,15 +159,17 @@ func handlePointsRelease(b *auction.Bidding) asynq.HandlerFunc {
 	}
 }
 
-// handleNotifyEvents stores the notifications of a decision's or settlement's events
-// and publishes them and the auctions' new prices and statuses to the live streams.
+// handleNotifyEvents pushes the outbox rows of decisions and settlements: it stores the
+// notifications of their events, publishes them and the auctions' new prices and statuses
+// to the live streams, and deletes the rows. (A task of an older version carries events
+// and no rows.)
 func handleNotifyEvents(n *auction.Notifier, m *metrics) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p jobs.NotifyEventsPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.Events) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		if err := n.Deliver(ctx, p.Events); err != nil {
+		if err := n.Push(ctx, p.OutboxIDs, p.Events); err != nil {
 			return err
 		}
 		for _, e := range p.Events {
