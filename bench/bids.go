@@ -25,6 +25,9 @@ type BidOptions struct {
 	Auctions int // 1 for a hot auction
 	Duration time.Duration
 	Log      *slog.Logger
+	// MetricsURLs are the /metrics of the processes that run the worker (in `gavel dev`,
+	// the API's): the worker's decision histogram is read there before and after the run.
+	MetricsURLs []string
 }
 
 // BidRun is what a bidding load run did, for the report and the checks.
@@ -37,6 +40,13 @@ type BidRun struct {
 	P50, P99   time.Duration // of the answer to POST .../bids
 	AuctionIDs []int64
 	Charged    int64 // points charged to each bidder
+	// AcceptedIDs are the IDs of the bids answered 202 or 201, from the answers' bodies.
+	AcceptedIDs []int64
+	// Histogram is the worker's decision histogram read just before the bidding began;
+	// HistogramOK says whether some metrics URL exported it.
+	Histogram   Histogram
+	HistogramOK bool
+	metricsURLs []string
 }
 
 // user is one signed-in browser.
@@ -182,6 +192,12 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 		return nil, err
 	}
 
+	run.metricsURLs = o.MetricsURLs
+	if len(o.MetricsURLs) > 0 {
+		if run.Histogram, run.HistogramOK, err = ScrapeHistogram(ctx, http.DefaultClient, o.MetricsURLs, DecisionHistogram); err != nil {
+			return nil, err
+		}
+	}
 	highest := make([]atomic.Int64, o.Auctions)
 	o.Log.Info("bench: bidding", "bidders", o.Bidders, "auctions", o.Auctions, "duration", o.Duration)
 	loadCtx, cancel := context.WithTimeout(ctx, o.Duration)
@@ -194,6 +210,7 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 1))
 			var mine []time.Duration
+			var ids []int64
 			refused := map[int]int{}
 			accepted, errs := 0, 0
 			for loadCtx.Err() == nil {
@@ -206,13 +223,17 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 				t0 := time.Now()
 				// A bid in flight when the time is up is seen through, not cut off: the server
 				// may place it all the same, and the checks must count it and wait for it.
-				st, err := o.call(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), map[string]int64{"amount": amount}, nil)
+				var bid struct {
+					ID int64 `json:"id"`
+				}
+				st, err := o.call(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), map[string]int64{"amount": amount}, &bid)
 				mine = append(mine, time.Since(t0))
 				switch {
 				case err != nil || st >= 500:
 					errs++
 				case st == http.StatusAccepted || st == http.StatusCreated:
 					accepted++
+					ids = append(ids, bid.ID)
 					for cur := highest[k].Load(); amount > cur && !highest[k].CompareAndSwap(cur, amount); cur = highest[k].Load() {
 					}
 				default:
@@ -226,6 +247,7 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			run.AcceptedIDs = append(run.AcceptedIDs, ids...)
 			run.Accepted += accepted
 			run.Errors += errs
 			for st, n := range refused {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,17 +11,19 @@ import (
 
 // BidCheck is what the database says about a bidding run.
 type BidCheck struct {
-	Decided        int
-	DecidedPerSec  float64
-	P50, P99       time.Duration // from acceptance to decision
-	Problems       []string
-	PendingAtStart int
+	Decided int
+	// DecidedPerSec is Decided over the time from the first bid's created_at to the last
+	// decided_at (the start of the last decision's transaction), both the database's clock.
+	DecidedPerSec float64
+	Problems      []string
 }
 
 // VerifyBids waits (up to a minute) until every bid of the run is decided and released, then measures
-// decisions and checks the invariants: nothing pending, at most one leader per auction and
-// it is the auction's leading bid, every bidder's points conserved and held exactly by
-// their leading bids, and each balance explained by the ledger.
+// decisions and checks the invariants: every bid the clients were answered 202 or 201 for
+// is in the database and decided, and no other bid is (accepted equals decided, by count
+// and by ID), nothing pending, at most one leader per auction and it is the auction's
+// leading bid, every bidder's points conserved and held exactly by their leading bids, and
+// each balance explained by the ledger.
 func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 	c := &BidCheck{}
 	var bids []db.Bid
@@ -54,7 +55,6 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	var first, last time.Time
-	var lat []time.Duration
 	leaders := map[int64][]int64{}
 	heldWant := map[int64]int64{}
 	for _, b := range bids {
@@ -68,7 +68,6 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 		if b.DecidedAt.After(last) {
 			last = *b.DecidedAt
 		}
-		lat = append(lat, b.DecidedAt.Sub(b.CreatedAt))
 		if b.Status == db.BidLeading {
 			leaders[b.AuctionID] = append(leaders[b.AuctionID], b.ID)
 			heldWant[b.BidderID] += b.Amount
@@ -76,9 +75,8 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 	}
 	if c.Decided > 0 {
 		c.DecidedPerSec = float64(c.Decided) / last.Sub(first).Seconds()
-		slices.Sort(lat)
-		c.P50, c.P99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 	}
+	c.Problems = append(c.Problems, acceptedIsDecided(run, bids)...)
 	for _, id := range run.AuctionIDs {
 		a, err := db.AuctionByID(ctx, d, id, false)
 		if err != nil {
@@ -114,4 +112,62 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 		}
 	}
 	return c, nil
+}
+
+// acceptedIsDecided compares the bids the clients were told were accepted with the bids the
+// database holds for the run's auctions (only this run bids on them): the same number,
+// and each accepted ID decided.
+func acceptedIsDecided(run *BidRun, bids []db.Bid) []string {
+	var problems []string
+	byID := make(map[int64]db.Bid, len(bids))
+	decided := 0
+	for _, b := range bids {
+		byID[b.ID] = b
+		if b.DecidedAt != nil && b.Status != db.BidPending {
+			decided++
+		}
+	}
+	if decided != len(run.AcceptedIDs) {
+		p := fmt.Sprintf("clients were answered 202/201 for %d bids, the database decided %d of the run's auctions' bids (%d in all)",
+			len(run.AcceptedIDs), decided, len(bids))
+		if run.Errors > 0 {
+			p += fmt.Sprintf("; %d requests failed without an answer, and the server may have placed some", run.Errors)
+		}
+		problems = append(problems, p)
+	}
+	seen := make(map[int64]bool, len(run.AcceptedIDs))
+	var missing, undecided, twice []int64
+	for _, id := range run.AcceptedIDs {
+		if seen[id] {
+			twice = append(twice, id)
+			continue
+		}
+		seen[id] = true
+		switch b, ok := byID[id]; {
+		case !ok:
+			missing = append(missing, id)
+		case b.DecidedAt == nil || b.Status == db.BidPending:
+			undecided = append(undecided, id)
+		}
+	}
+	var unknown []int64
+	for _, b := range bids {
+		if !seen[b.ID] {
+			unknown = append(unknown, b.ID)
+		}
+	}
+	for _, l := range []struct {
+		what string
+		ids  []int64
+	}{
+		{"accepted bids not in the database", missing},
+		{"accepted bids not decided", undecided},
+		{"bid IDs answered as accepted more than once", twice},
+		{"bids in the database that no client was answered 202/201 for", unknown},
+	} {
+		if len(l.ids) > 0 {
+			problems = append(problems, fmt.Sprintf("%d %s, e.g. %v", len(l.ids), l.what, l.ids[:min(len(l.ids), 10)]))
+		}
+	}
+	return problems
 }

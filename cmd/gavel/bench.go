@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gavelhq/gavel/bench"
 	"github.com/gavelhq/gavel/config"
+	"github.com/gavelhq/gavel/db"
 )
 
 // runBench is `gavel bench list|bids`: it loads the API of a running Gavel.
@@ -22,7 +24,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 		return runBenchSettle(ctx, cfg, log, stdout, args[1:])
 	}
 	if len(args) > 0 && args[0] == "sse" {
-		return runBenchSSE(ctx, log, stdout, args[1:])
+		return runBenchSSE(ctx, cfg, log, stdout, args[1:])
 	}
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("%w: usage: gavel bench list|bids|settle|sse [flags] (-h for the flags)", errUsage)
@@ -33,8 +35,13 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	duration := fs.Duration("duration", 30*time.Second, "how long each scenario runs")
 	only := fs.String("scenario", "", "comma-separated scenarios (newest, deep-5000, ending-soon, search); all by default")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load before each scenario")
+	cache := fs.String("cache", "", "the target's GAVEL_LIST_CACHE_TTL, to label the figures (0: off); the client cannot tell")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cacheLine, err := listCacheLine(*cache)
+	if err != nil {
+		return err
 	}
 	if *clients < 1 || *duration <= 0 {
 		return fmt.Errorf("%w: --clients and --duration must be positive", errUsage)
@@ -47,6 +54,8 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 		}
 	}
 	fmt.Fprintf(stdout, "%d clients, %s per scenario, against %s\n", *clients, *duration, *base)
+	fmt.Fprintln(stdout, cacheLine)
+	fmt.Fprintln(stdout, "clock: per request, from sending it to reading its whole answer (a closed loop: each client sends its next request when its answer is read)")
 	ran := 0
 	for _, sc := range bench.ListScenarios {
 		if len(want) > 0 && !want[sc.Name] {
@@ -78,8 +87,19 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	bidders := fs.Int("bidders", 100, "concurrent bidders, each with its own session")
 	auctions := fs.Int("auctions", 10_000, "auctions for the spread mode")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
+	metrics := fs.String("metrics-url", "", "comma-separated /metrics of the processes running the worker, for its decision histogram (default: the API's, which in gavel dev has the worker's)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	baseURL := strings.TrimRight(*base, "/")
+	metricsURLs := []string{baseURL + "/metrics"}
+	if *metrics != "" {
+		metricsURLs = nil
+		for _, u := range strings.Split(*metrics, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				metricsURLs = append(metricsURLs, u)
+			}
+		}
 	}
 	n := 1
 	switch *mode {
@@ -92,8 +112,8 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	if *bidders < 1 || n < 1 || *duration <= 0 {
 		return fmt.Errorf("%w: --bidders, --auctions and --duration must be positive", errUsage)
 	}
-	run, err := bench.RunBids(ctx, bench.BidOptions{BaseURL: strings.TrimRight(*base, "/"), Bidders: *bidders,
-		Auctions: n, Duration: *duration, Log: log})
+	run, err := bench.RunBids(ctx, bench.BidOptions{BaseURL: baseURL, Bidders: *bidders,
+		Auctions: n, Duration: *duration, Log: log, MetricsURLs: metricsURLs})
 	if err != nil {
 		return err
 	}
@@ -101,6 +121,7 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	fmt.Fprintf(stdout, "accepted %8.0f bids/s  (%d accepted, refused %v, errors %d)  answer p50 %s p99 %s\n",
 		float64(run.Accepted)/run.Elapsed.Seconds(), run.Accepted, run.Refused, run.Errors,
 		run.P50.Round(10*time.Microsecond), run.P99.Round(10*time.Microsecond))
+	fmt.Fprintln(stdout, "  answer: client clock, from sending POST .../bids to reading its answer; accepted/s over the bidding time")
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintln(stdout, "set DATABASE_URL to the API's database to measure decisions and check the invariants")
 		return nil
@@ -110,20 +131,78 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 		return err
 	}
 	defer d.Close()
+	fmt.Fprintln(stdout, "database:", describeDB(ctx, d, cfg.DatabaseURL))
 	check, err := bench.VerifyBids(ctx, d, run)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "decided %8.0f bids/s  (%d decided)  acceptance to decision p50 %s p99 %s\n",
-		check.DecidedPerSec, check.Decided, check.P50.Round(10*time.Microsecond), check.P99.Round(10*time.Microsecond))
+	fmt.Fprintf(stdout, "decided  %8.0f bids/s  (%d decided)\n", check.DecidedPerSec, check.Decided)
+	fmt.Fprintln(stdout, "  decided/s: database clock, from the first bid's created_at to the last decision's decided_at (its transaction's start)")
+	lat, err := bench.MeasureDecisionLatency(ctx, run, check.Decided)
+	if err != nil {
+		return err
+	}
+	if lat == nil {
+		fmt.Fprintf(stdout, "acceptance to decision commit: not measured (%s has no %s; pass --metrics-url with the worker's GAVEL_METRICS_ADDR)\n",
+			strings.Join(metricsURLs, ","), bench.DecisionHistogram)
+	} else {
+		fmt.Fprintf(stdout, "acceptance to decision commit p50 %s p99 %s  (%.0f decisions observed of %d)\n",
+			quantile(lat.P50, lat.P50Above), quantile(lat.P99, lat.P99Above), lat.Observed, check.Decided)
+		fmt.Fprintf(stdout, "  from the worker's histogram %s (its help: %q): the worker observes time.Since(bid created_at) once the decision's commit has returned, so the clock starts at the bid's placing statement (before the bid's commit, database clock) and stops after the decision's commit (worker clock); interpolated in buckets %s (p50) and %s (p99) wide\n",
+			bench.DecisionHistogram, lat.Help, lat.P50Width.Round(10*time.Microsecond), lat.P99Width.Round(10*time.Microsecond))
+	}
 	if len(check.Problems) > 0 {
 		for _, p := range check.Problems[:min(len(check.Problems), 20)] {
 			fmt.Fprintln(stdout, "INVARIANT BROKEN:", p)
 		}
 		return fmt.Errorf("%d invariant violations", len(check.Problems))
 	}
+	fmt.Fprintf(stdout, "accepted equals decided: %d bids answered 202/201, %d decided, each accepted ID decided\n", len(run.AcceptedIDs), check.Decided)
 	fmt.Fprintln(stdout, "invariants hold: nothing pending, one leader per auction, points conserved and held by leading bids, ledger matches")
 	return nil
+}
+
+// quantile prints a quantile from a histogram, "> X" when it is past the last bucket.
+func quantile(d time.Duration, above bool) string {
+	s := d.Round(10 * time.Microsecond).String()
+	if above {
+		return "> " + s
+	}
+	return s
+}
+
+// listCacheLine labels the listing figures with the target's list cache, as the command
+// line states it.
+func listCacheLine(ttl string) (string, error) {
+	if ttl == "" {
+		return "list cache: not stated (pass --cache with the target's GAVEL_LIST_CACHE_TTL)", nil
+	}
+	d, err := time.ParseDuration(ttl)
+	if err != nil || d < 0 {
+		return "", fmt.Errorf("%w: --cache is a duration (0 for off), as GAVEL_LIST_CACHE_TTL", errUsage)
+	}
+	if d == 0 {
+		return "list cache OFF (GAVEL_LIST_CACHE_TTL=0): every request runs its query", nil
+	}
+	return fmt.Sprintf("list cache ON (GAVEL_LIST_CACHE_TTL=%s): a page may be served from memory for that long; not query speed", d), nil
+}
+
+// describeDB names the database a benchmark checks, without credentials.
+func describeDB(ctx context.Context, d *db.DB, dsn string) string {
+	where := "embedded SQLite"
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		where = u.Scheme + "://" + u.Host + u.Path
+		if u.Scheme == "sqlite" {
+			where = dsn
+		}
+	}
+	var version string
+	if d.Kind == db.Postgres {
+		if err := d.NewRaw("SHOW server_version").Scan(ctx, &version); err == nil {
+			return "PostgreSQL " + version + " at " + where
+		}
+	}
+	return string(d.Kind) + " at " + where
 }
 
 // runBenchSettle times one scheduler closing and settling many auctions that end together.
@@ -158,8 +237,10 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 	return nil
 }
 
-// runBenchSSE holds many auction streams open on a running Gavel while bids change prices.
-func runBenchSSE(ctx context.Context, log *slog.Logger, stdout io.Writer, args []string) error {
+// runBenchSSE holds many auction streams open on a running Gavel while bids change prices;
+// with DATABASE_URL set to the API's database it counts lost events against the price
+// changes the database recorded.
+func runBenchSSE(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("bench sse", flag.ContinueOnError)
 	base := fs.String("url", "http://localhost:8080", "the API's base URL")
 	clients := fs.Int("clients", 10_000, "event streams to hold open")
@@ -174,18 +255,51 @@ func runBenchSSE(ctx context.Context, log *slog.Logger, stdout io.Writer, args [
 	if *clients < 1 || *auctions < 1 || *bidders < 1 || *rate < 1 || *duration <= 0 {
 		return fmt.Errorf("%w: every number must be positive", errUsage)
 	}
-	run, err := bench.RunSSE(ctx, bench.SSEOptions{BaseURL: strings.TrimRight(*base, "/"), Clients: *clients, Auctions: *auctions,
-		Bidders: *bidders, BidRate: *rate, Duration: *duration, DebugURL: strings.TrimRight(*debug, "/"), Log: log})
+	o := bench.SSEOptions{BaseURL: strings.TrimRight(*base, "/"), Clients: *clients, Auctions: *auctions,
+		Bidders: *bidders, BidRate: *rate, Duration: *duration, DebugURL: strings.TrimRight(*debug, "/"), Log: log}
+	dbLine := "database: not given (set DATABASE_URL to the API's database to count lost events against its decisions)"
+	if cfg.DatabaseURL != "" {
+		d, err := openDB(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		o.DB = d
+		dbLine = "database: " + describeDB(ctx, d, cfg.DatabaseURL)
+	}
+	run, err := bench.RunSSE(ctx, o)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d streams over %d auctions, %d bids accepted in %s\n", run.Connected, *auctions, run.Bids, *duration)
+	fmt.Fprintln(stdout, dbLine)
 	fmt.Fprintf(stdout, "delivered %d price events: decision to delivery p50 %s p99 %s max %s\n", run.Events,
 		run.P50.Round(time.Millisecond), run.P99.Round(time.Millisecond), run.Max.Round(time.Millisecond))
+	fmt.Fprintln(stdout, "  decision to delivery: from the event's at (the decision transaction's now(), its start, database clock) to the stream's reader reading it (client clock)")
 	fmt.Fprintf(stdout, "memory per stream: %.1f KiB resident, %.1f KiB Go heap\n", run.BytesPerConn/1024, run.HeapPerConn/1024)
-	if run.Lost > 0 || run.OutOfOrder > 0 || run.Connected < *clients {
-		return fmt.Errorf("bench sse: %d events lost, %d out of order, %d of %d streams open", run.Lost, run.OutOfOrder, run.Connected, *clients)
+	var problems []string
+	if run.Checked {
+		fmt.Fprintf(stdout, "the database recorded %d price changes on these auctions (one per decision round that changed the leading bid; %d bids led only within their round and have no event of their own)\n",
+			run.Changes, run.Superseded)
+		fmt.Fprintf(stdout, "lost %d (price changes of its auction a connected stream did not receive, summed over streams; %d of the changes reached no stream), %d received prices the database has no change for\n",
+			run.Lost, run.Unpublished, run.Unexpected)
+		if run.Lost > 0 || run.Unexpected > 0 {
+			problems = append(problems, fmt.Sprintf("%d events lost, %d unexpected", run.Lost, run.Unexpected))
+		}
+		if run.Pending > 0 {
+			problems = append(problems, fmt.Sprintf("%d bids still pending after a minute", run.Pending))
+		}
 	}
-	fmt.Fprintln(stdout, "no event lost or out of order for connected clients")
+	if run.OutOfOrder > 0 || run.Connected < *clients {
+		problems = append(problems, fmt.Sprintf("%d out of order, %d of %d streams open", run.OutOfOrder, run.Connected, *clients))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("bench sse: %s", strings.Join(problems, "; "))
+	}
+	if run.Checked {
+		fmt.Fprintln(stdout, "every connected stream received every price change the database recorded, in order")
+	} else {
+		fmt.Fprintln(stdout, "no event out of order; losses not checked (no database)")
+	}
 	return nil
 }
