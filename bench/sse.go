@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/live"
 )
 
@@ -32,26 +33,43 @@ type SSEOptions struct {
 	// collects garbage before each memory reading, so the readings compare live memory.
 	DebugURL string
 	Log      *slog.Logger
+	// DB, when set, is the API's database: the price changes it recorded for the watched
+	// auctions are what every stream must have received, and losses are counted against
+	// them. Without it nothing is said about losses.
+	DB *db.DB
 }
 
 // SSERun is what RunSSE measured.
 type SSERun struct {
-	Connected    int
-	Events       int64 // price events delivered, all clients together
-	Lost         int64 // events some client of an auction got and another, connected throughout, did not
-	OutOfOrder   int64
-	Bids         int64
-	P50, P99     time.Duration // from the decision (the event's `at`) to delivery
-	Max          time.Duration
-	BytesPerConn float64 // growth of the API's resident memory per connection
-	HeapPerConn  float64 // growth of its Go heap in use per connection
+	Connected  int
+	Events     int64 // price events delivered, all clients together
+	OutOfOrder int64
+	Bids       int64
+	// With a database (SSEOptions.DB): Changes is the number of price changes it recorded
+	// for the watched auctions (per auction and decision round that changed the leading
+	// bid, the round's highest leading bid); Superseded the bids that took the lead and
+	// lost it in the same round, whose price was never the auction's after a commit and has
+	// no event; Lost, summed over the connected streams, the changes of its auction a stream
+	// did not receive; Unpublished those of them no stream of the auction received;
+	// Unexpected the prices streams received that the database has no change for; Pending
+	// the bids still undecided after a minute.
+	Checked                       bool
+	Changes, Superseded           int
+	Lost, Unpublished, Unexpected int64
+	Pending                       int
+	P50, P99                      time.Duration // from the event's `at` (the decision transaction's now()) to delivery
+	Max                           time.Duration
+	BytesPerConn                  float64 // growth of the API's resident memory per connection
+	HeapPerConn                   float64 // growth of its Go heap in use per connection
 }
 
 // RunSSE lists the auctions, opens Clients streams on them, then bids at BidRate for
 // Duration, and measures for every price event how long after the decision it reached
-// each client; at the end it checks that every client of an auction got the same events
-// in the same order. Memory per connection is read from the API's /metrics before and
-// after the streams open.
+// each client, and whether each stream's events came in order. With a database it then
+// waits for every bid to be decided and every stream to reach its auction's last price,
+// and counts, per stream, the price changes the database recorded for its auction that
+// the stream did not receive. Memory per connection is read from the API's /metrics
+// before and after the streams open.
 func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 	bo := BidOptions{BaseURL: o.BaseURL, Log: o.Log}
 	transport := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
@@ -98,7 +116,9 @@ func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 	streamTransport := &http.Transport{MaxIdleConnsPerHost: -1, DisableCompression: true}
 	var mu sync.Mutex
 	var lat []time.Duration
-	got := make([][]string, o.Clients)
+	got := make([][]int64, o.Clients) // the prices each stream received, in order
+	top := make([]atomic.Int64, o.Clients)
+	isOpen := make([]atomic.Bool, o.Clients)
 	var events, outOfOrder atomic.Int64
 	var connected sync.WaitGroup
 	streamCtx, stopStreams := context.WithCancel(ctx)
@@ -119,6 +139,7 @@ func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 			}
 			defer res.Body.Close()
 			opened.Add(1)
+			isOpen[i].Store(true)
 			connected.Done()
 			r := bufio.NewReaderSize(res.Body, 1024)
 			var id, event, last string
@@ -142,7 +163,8 @@ func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 						continue
 					}
 					var d struct {
-						At string `json:"at"`
+						At           string `json:"at"`
+						CurrentPrice int64  `json:"current_price"`
 					}
 					if json.Unmarshal([]byte(line[6:]), &d) == nil {
 						if at, err := time.Parse(time.RFC3339Nano, d.At); err == nil {
@@ -153,7 +175,8 @@ func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 						outOfOrder.Add(1)
 					}
 					last = id
-					got[i] = append(got[i], id)
+					got[i] = append(got[i], d.CurrentPrice)
+					top[i].Store(max(top[i].Load(), d.CurrentPrice))
 					events.Add(1)
 				}
 			}
@@ -205,35 +228,148 @@ func RunSSE(ctx context.Context, o SSEOptions) (*SSERun, error) {
 	stopLoad()
 	tick.Stop()
 	bidding.Wait()
-	time.Sleep(3 * time.Second) // the last decisions and their events
+	run := &SSERun{Bids: bids.Load()}
+	var changes map[int64][]int64
+	if o.DB == nil {
+		time.Sleep(3 * time.Second) // the last decisions and their events
+	} else {
+		var err error
+		if changes, err = o.priceChanges(ctx, ids, run); err != nil {
+			return nil, err
+		}
+		// Every stream should end on its auction's last price: wait (up to 10 s) for it.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			behind := false
+			for i := range o.Clients {
+				if c := changes[ids[i%len(ids)]]; isOpen[i].Load() && len(c) > 0 && top[i].Load() < c[len(c)-1] {
+					behind = true
+					break
+				}
+			}
+			if !behind {
+				break
+			}
+		}
+	}
 	stopStreams()
 	readers.Wait()
 
-	run := &SSERun{Connected: int(opened.Load()), Events: events.Load(), OutOfOrder: outOfOrder.Load(), Bids: bids.Load()}
+	run.Connected, run.Events, run.OutOfOrder = int(opened.Load()), events.Load(), outOfOrder.Load()
 	if n := float64(run.Connected); n > 0 {
 		run.BytesPerConn = (rssAfter - rssBefore) / n
 		run.HeapPerConn = (heapAfter - heapBefore) / n
 	}
-	// Every client of an auction was connected throughout: each must have every event
-	// any of them got.
-	union := map[int64]map[string]bool{}
-	for i, evs := range got {
-		a := ids[i%len(ids)]
-		if union[a] == nil {
-			union[a] = map[string]bool{}
+	if changes != nil {
+		run.Checked = true
+		open := make([]bool, o.Clients)
+		for i := range open {
+			open[i] = isOpen[i].Load()
 		}
-		for _, id := range evs {
-			union[a][id] = true
-		}
-	}
-	for i, evs := range got {
-		run.Lost += int64(len(union[ids[i%len(ids)]]) - len(evs))
+		run.countLosses(ids, changes, got, open)
 	}
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		run.P50, run.P99, run.Max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	}
 	return run, nil
+}
+
+// priceChanges waits (up to a minute) until no bid of the auctions is pending, then
+// returns, per auction, the prices the database recorded as the auction's after each
+// decision round, ascending: the bids of one round share their decided_at (the round's
+// transaction time), and the round's price is its highest bid that took the lead (status
+// leading, outbid or won; an outbid bid keeps the decided_at of the round it led in).
+func (o SSEOptions) priceChanges(ctx context.Context, auctionIDs []int64, run *SSERun) (map[int64][]int64, error) {
+	var bids []db.Bid
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		var err error
+		if bids, err = db.BidsOfAuctions(ctx, o.DB, auctionIDs); err != nil {
+			return nil, err
+		}
+		run.Pending = 0
+		for _, b := range bids {
+			if b.Status == db.BidPending {
+				run.Pending++
+			}
+		}
+		if run.Pending == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	changes, superseded := priceChangesOf(bids)
+	run.Superseded = superseded
+	for _, c := range changes {
+		run.Changes += len(c)
+	}
+	return changes, nil
+}
+
+// priceChangesOf is priceChanges on the bids read: per auction, each decision round's
+// highest bid that took the lead, ascending, and how many bids took the lead and lost it
+// in their own round.
+func priceChangesOf(bids []db.Bid) (changes map[int64][]int64, superseded int) {
+	type round struct {
+		auction int64
+		at      time.Time
+	}
+	price := map[round]int64{}
+	for _, b := range bids {
+		if b.DecidedAt == nil || (b.Status != db.BidLeading && b.Status != db.BidOutbid && b.Status != db.BidWon) {
+			continue
+		}
+		r := round{b.AuctionID, b.DecidedAt.UTC()}
+		p, ok := price[r]
+		if ok {
+			superseded++
+		}
+		price[r] = max(p, b.Amount)
+	}
+	changes = map[int64][]int64{}
+	for r, p := range price {
+		changes[r.auction] = append(changes[r.auction], p)
+	}
+	for a := range changes {
+		slices.Sort(changes[a])
+	}
+	return changes, superseded
+}
+
+// countLosses compares what each open stream received with its auction's price changes.
+func (run *SSERun) countLosses(auctionIDs []int64, changes map[int64][]int64, got [][]int64, open []bool) {
+	reached := map[int64]map[int64]bool{} // auction -> prices some stream received
+	for i, prices := range got {
+		if !open[i] {
+			continue
+		}
+		a := auctionIDs[i%len(auctionIDs)]
+		if reached[a] == nil {
+			reached[a] = map[int64]bool{}
+		}
+		want := map[int64]bool{}
+		for _, p := range changes[a] {
+			want[p] = true
+		}
+		have := map[int64]bool{}
+		for _, p := range prices {
+			reached[a][p] = true
+			if !want[p] {
+				run.Unexpected++
+			}
+			have[p] = true
+		}
+		for p := range want {
+			if !have[p] {
+				run.Lost++
+			}
+		}
+	}
+	for a, ps := range changes {
+		for _, p := range ps {
+			if !reached[a][p] {
+				run.Unpublished++
+			}
+		}
+	}
 }
 
 // memory reads the API's resident memory and Go heap in use from its /metrics.
