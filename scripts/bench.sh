@@ -19,7 +19,8 @@ go build -o bin/gavel ./cmd/gavel
 db() { echo "$base/$1?$opts"; }
 fresh() { psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn
-dev() { # dev DBNAME REDISDB PORT: gavel dev in the background on PostgreSQL and Redis
+dev() { # dev DBNAME REDISDB PORT [LIST_CACHE_TTL]: gavel dev in the background on PostgreSQL and Redis
+  GAVEL_LIST_CACHE_TTL=${4:-1s} \
   DATABASE_URL=$(db "$1") REDIS_URL="$BENCH_REDIS/$2" GAVEL_HTTP_ADDR=127.0.0.1:$3 GAVEL_DATA_DIR=$(mktemp -d) \
     GAVEL_DEBUG_ADDR=127.0.0.1:$(( $3 + 1 )) bin/gavel dev >/dev/null 2>&1 &
   DEV=$!
@@ -32,13 +33,18 @@ stop() { kill "$DEV"; wait "$DEV" 2>/dev/null || true; }
   echo
   echo "Written by \`make bench\` (\`scripts/bench.sh\`): one run of each benchmark, as printed. Machine: $(nproc) cores,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB, Go $(go env GOVERSION), PostgreSQL and Redis on"
-  echo "the same box. The sections after this one hold the medians over several runs and the history."
+  echo "the same box ($(psql "$BENCH_DB" -tAc 'SELECT version()' | cut -d' ' -f1-2), $(redis-cli -u "$BENCH_REDIS" info server | tr -d '\r' | grep -m1 '^redis_version:' | sed 's/^redis_version:/Redis /')); every target is \`gavel dev\` on them, a fresh database each."
+  echo "The sections after this one hold the medians over several runs and the history."
   echo
-  echo '### Listing (`gavel seed`, then `gavel bench list`)'; echo '```'
+  echo '### Listing, list cache OFF: query speed (`gavel seed`, then `gavel bench list`, target `GAVEL_LIST_CACHE_TTL=0`)'; echo '```'
   fresh bench_list
   DATABASE_URL=$(db bench_list) bin/gavel seed --auctions "$SEED" 2>&1 | tail -1
-  dev bench_list 10 18201
-  bin/gavel bench list --url http://127.0.0.1:18201 --duration "$DUR"
+  dev bench_list 10 18201 0
+  bin/gavel bench list --url http://127.0.0.1:18201 --duration "$DUR" --cache 0
+  stop; echo '```'; echo
+  echo '### Listing, list cache ON, the default: NOT query speed (same data, target `GAVEL_LIST_CACHE_TTL=1s`)'; echo '```'
+  dev bench_list 10 18201 1s
+  bin/gavel bench list --url http://127.0.0.1:18201 --duration "$DUR" --cache 1s
   stop; echo '```'; echo
   for mode in hot spread; do
     echo "### Bidding, \`$mode\` (\`gavel bench bids --mode $mode\`)"; echo '```'
@@ -50,7 +56,7 @@ stop() { kill "$DEV"; wait "$DEV" 2>/dev/null || true; }
   echo '### Live events (`gavel bench sse`, 10,000 streams)'; echo '```'
   fresh bench_sse; redis-cli -u "$BENCH_REDIS/11" flushdb >/dev/null
   dev bench_sse 11 18221
-  bin/gavel bench sse --url http://127.0.0.1:18221 --debug-url http://127.0.0.1:18222 --duration "$DUR"
+  DATABASE_URL=$(db bench_sse) bin/gavel bench sse --url http://127.0.0.1:18221 --debug-url http://127.0.0.1:18222 --duration "$DUR"
   stop; echo '```'; echo
   echo '### Settlement (`gavel bench settle`)'; echo '```'
   fresh bench_settle
