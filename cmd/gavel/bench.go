@@ -230,6 +230,8 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 			run.Result.Processed, run.Auctions, run.Took.Round(time.Millisecond), run.PerSecond(),
 			run.Result.Skipped, run.Result.Failed, *parallel, cfg.BatchSize)
 	}
+	fmt.Fprintln(stdout, "  clock: in this process, from the start to the return of one close-ended-auctions batch (auction.Bidding.CloseEnded, no follow-up tasks queued)")
+	fmt.Fprintln(stdout, "database:", describeDB(ctx, d, cfg.DatabaseURL))
 	if err != nil {
 		return err
 	}
