@@ -34,7 +34,7 @@ func toUserJSON(u *db.User) userJSON {
 	}
 }
 
-// timestamp formats a time as API.md says: RFC 3339 in UTC, whole seconds.
+// timestamp formats a time as api/openapi.yaml says: RFC 3339 in UTC, whole seconds.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func (s *Server) handleSignUp(c *gin.Context) {

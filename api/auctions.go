@@ -227,7 +227,7 @@ var sorts = map[string]bool{
 	db.SortPriceDesc: true, db.SortMostBids: true, db.SortPopular: true,
 }
 
-// listFilter reads the list query of API.md.
+// listFilter reads the list query of api/openapi.yaml.
 func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 	f := db.ListFilter{Sort: c.DefaultQuery("sort", db.SortNewest), Status: c.Query("status"), Q: strings.TrimSpace(c.Query("q"))}
 	if !sorts[f.Sort] {

@@ -39,7 +39,7 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 	a := seller.createAuction(t, "Clock", 100, -10*time.Second) // started by the clock, opened or not
 	bids := fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID)
 
-	// The checks, in the order of API.md.
+	// The checks, in the order of api/openapi.yaml.
 	assert.Equal(t, http.StatusUnauthorized, h.client().do("POST", bids, map[string]int64{"amount": 100}).status)
 	for _, body := range []string{`{}`, `{"amount": 0}`, `{"amount": "100"}`, `{"amount": 1.5}`} {
 		res := nell.do("POST", bids, body)

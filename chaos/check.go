@@ -10,7 +10,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 )
 
-// Check verifies the invariants of ARCHITECTURE.md on the whole database once the system
+// Check verifies the invariants of docs/ARCHITECTURE.md on the whole database once the system
 // is quiet: every accepted bid (the IDs the clients got in a 202 or 201) exists and is
 // decided; every ended auction is DONE and settled exactly once, by a bid above every bid
 // that led before it; every outbid or rejected bid is released; every user's balance is

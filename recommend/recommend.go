@@ -24,7 +24,7 @@ const Window = 7 * 24 * time.Hour
 // halfLife is how fast a bid's weight fades: a bidder of a day ago counts half.
 const halfLife = 24 * time.Hour
 
-// Band is the age band of API.md: <20, 20-29, 30-39, 40-49, 50-59, 60+.
+// Band is the age band of api/openapi.yaml: <20, 20-29, 30-39, 40-49, 50-59, 60+.
 func Band(age int) string {
 	switch {
 	case age < 20:
