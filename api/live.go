@@ -250,24 +250,50 @@ func (s *Server) handleNotificationStream(c *gin.Context) {
 		}
 	}
 	sse(c)
-	sent := map[int64]bool{}
+	var sent recentIDs
 	for _, n := range missed {
 		if writeEvent(c, live.Message{ID: strconv.FormatInt(n.ID, 10), Event: "notification", Data: mustJSON(live.FromDB(n))}) != nil {
 			return
 		}
-		sent[n.ID] = true
+		sent.add(n.ID)
 	}
 	if s.flush(c) != nil {
 		return
 	}
+	// A notification may come live after its replay, or twice when its push was done
+	// again (a retried task, the scheduler's push-notifications): it is sent once.
 	s.pump(c, client, func(m *live.Message) bool {
 		id, _ := strconv.ParseInt(m.ID, 10, 64)
-		if sent[id] {
-			delete(sent, id) // a replayed one comes live at most once more
-			return true
-		}
-		return false
+		return !sent.add(id)
 	})
+}
+
+// recentIDs remembers the last recentIDsKept IDs added, to send each notification once.
+type recentIDs struct {
+	set  map[int64]bool
+	ring []int64
+	next int
+}
+
+const recentIDsKept = 1024
+
+// add remembers id and reports whether it is new.
+func (r *recentIDs) add(id int64) bool {
+	if r.set == nil {
+		r.set, r.ring = map[int64]bool{}, make([]int64, 0, recentIDsKept)
+	}
+	if r.set[id] {
+		return false
+	}
+	if len(r.ring) < recentIDsKept {
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % recentIDsKept
+	}
+	r.set[id] = true
+	return true
 }
 
 // mustJSON marshals the event types of package live, which always marshal.

@@ -80,7 +80,9 @@ func (n *Notifier) MarkRead(ctx context.Context, userID, upToID int64) error {
 // Deliver stores a notification for every user each event concerns (price_changed for
 // every subscriber but the bidder, in one statement per thousand), publishes the
 // auctions' new prices and statuses to their streams, then the notifications to their
-// users. Delivering the same events again stores and publishes nothing new.
+// users. Delivering the same events again stores nothing new and publishes them again
+// (at least once: clients know a notification by its ID, and a price no newer than the
+// last is dropped).
 func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 	var rows []db.Notification
 	add := func(e Event, user int64, source string, data any) {

@@ -79,14 +79,30 @@ func SubscribersOf(ctx context.Context, idb bun.IDB, auctionIDs []int64) (map[in
 }
 
 // InsertNotifications writes the notifications, in chunks of one statement each; those
-// already written (the same user, kind and source) are left alone. It returns the rows it
-// wrote, with their IDs, in ID order.
+// already written (the same user, kind and source) are kept as they are. It returns every
+// one of them as stored, with its ID, in ID order, those written before included: a push
+// that is done again (its task retried, its outbox row pushed by the scheduler) publishes
+// them again rather than never.
 func InsertNotifications(ctx context.Context, idb bun.IDB, ns []Notification) ([]Notification, error) {
+	type key struct {
+		user         int64
+		kind, source string
+	}
+	seen := make(map[key]bool, len(ns))
+	unique := ns[:0:0]
+	for _, n := range ns {
+		if k := (key{n.UserID, n.Kind, n.Source}); !seen[k] {
+			seen[k] = true
+			unique = append(unique, n)
+		}
+	}
 	var out []Notification
-	for chunk := range slices.Chunk(ns, 1000) {
+	for chunk := range slices.Chunk(unique, 1000) {
 		var got []Notification
-		err := idb.NewInsert().Model(&chunk).On("CONFLICT (user_id, kind, source) DO NOTHING").
-			Returning("*").Scan(ctx, &got)
+		// DO UPDATE of an unchanged column, not DO NOTHING, so that RETURNING gives the
+		// rows that were there already.
+		err := idb.NewInsert().Model(&chunk).On("CONFLICT (user_id, kind, source) DO UPDATE").
+			Set("kind = EXCLUDED.kind").Returning("*").Scan(ctx, &got)
 		if err != nil {
 			return nil, fmt.Errorf("insert notifications: %w", err)
 		}

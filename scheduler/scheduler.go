@@ -40,6 +40,9 @@ type Deps struct {
 	Redis redis.UniversalClient
 	// BatchSize is how many auctions a chunk takes (default 500).
 	BatchSize int
+	// StaleAfter is how long a bid may stay pending, or an outbox row unpushed, before
+	// reconcile-bids or push-notifications takes it for lost (default 5 s).
+	StaleAfter time.Duration
 	// Metrics receives the per-job counters and durations; nil keeps none.
 	Metrics prometheus.Registerer
 }
@@ -52,6 +55,9 @@ func Jobs(deps Deps) []Job {
 	log, d := deps.Log, deps.DB
 	if deps.BatchSize <= 0 {
 		deps.BatchSize = 500
+	}
+	if deps.StaleAfter <= 0 {
+		deps.StaleAfter = 5 * time.Second
 	}
 	var queue *asynq.Client
 	if deps.Redis != nil {
@@ -81,7 +87,7 @@ func Jobs(deps Deps) []Job {
 			// points:release task did not.
 			// Its decisions get the follow-ups of a worker's (releases, bid logs and the
 			// push of their notifications and live events).
-			ds, err := bidding.Reconcile(ctx, 5*time.Second)
+			ds, err := bidding.Reconcile(ctx, deps.StaleAfter)
 			n := auction.CountDecided(ds)
 			if n > 0 {
 				log.Warn("decided bids whose tasks were lost", "count", n)
@@ -101,7 +107,7 @@ func Jobs(deps Deps) []Job {
 			if deps.Redis == nil {
 				return Result{}, nil // the rows wait for a run that can publish them
 			}
-			n, err := notifier.PushStale(ctx, 5*time.Second, deps.BatchSize)
+			n, err := notifier.PushStale(ctx, deps.StaleAfter, deps.BatchSize)
 			return Result{Processed: n}, err
 		}},
 		{Name: "log-decided-bids", Run: func(ctx context.Context) (Result, error) {

@@ -63,9 +63,13 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 	return nil
 }
 
-// Mux routes task types to their handlers; follow-up tasks go through client (nil: none).
-func Mux(log *slog.Logger, d *db.DB, client *asynq.Client) *asynq.ServeMux {
-	return newMux(log, d, client, newMetrics(nil, nil), false, nil)
+// Mux routes task types to their handlers, as Run does: follow-up tasks are queued and
+// live events published on rdb (nil: none are, and notifications are only stored).
+func Mux(log *slog.Logger, d *db.DB, rdb redis.UniversalClient) *asynq.ServeMux {
+	if rdb == nil {
+		return newMux(log, d, nil, newMetrics(nil, nil), false, nil)
+	}
+	return newMux(log, d, jobs.NewClient(rdb), newMetrics(nil, nil), false, live.Publisher{Redis: rdb})
 }
 
 func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid bool, pub auction.Publisher) *asynq.ServeMux {

@@ -151,7 +151,7 @@ func TestWindowDecideTaskDecidesEveryAuctionAndQueuesFollowUps(t *testing.T) {
 	d := testenv.DB(t)
 	rdb := testenv.Redis(t)
 	defer rdb.Close()
-	mux := Mux(testenv.Discard(), d, jobs.NewClient(rdb))
+	mux := Mux(testenv.Discard(), d, rdb)
 	bidding := &auction.Bidding{DB: d}
 	var users []int64
 	for i := range 2 {
@@ -205,6 +205,7 @@ func TestWindowDecideTaskDecidesEveryAuctionAndQueuesFollowUps(t *testing.T) {
 	assert.Len(t, logged.BidIDs, 4)
 	var notify jobs.NotifyEventsPayload
 	require.NoError(t, json.Unmarshal(byType[jobs.TypeNotifyEvents], &notify))
+	assert.Len(t, notify.OutboxIDs, 1, "the round's events are in one outbox row, committed with the decisions")
 	kinds := map[string]int{}
 	for _, e := range notify.Events {
 		kinds[e.Kind]++
