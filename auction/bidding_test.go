@@ -83,7 +83,7 @@ func (w *bidWorld) decide(t testing.TB, ctx context.Context) {
 	}
 }
 
-// check verifies every invariant of ARCHITECTURE.md that bidding touches.
+// check verifies every invariant of docs/ARCHITECTURE.md that bidding touches.
 func (w *bidWorld) check(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()

@@ -74,7 +74,7 @@ func (c *Catalogue) now() time.Time {
 	return time.Now()
 }
 
-// validate checks a's fields after applying an input, as API.md says.
+// validate checks a's fields after applying an input, as api/openapi.yaml says.
 func (c *Catalogue) validate(a *db.Auction, in AuctionInput) error {
 	var v validator
 	n := utf8.RuneCountInString(a.Name)

@@ -6,7 +6,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 )
 
-// Event kinds, as API.md names the notifications.
+// Event kinds, as api/openapi.yaml names the notifications.
 const (
 	EventPriceChanged = "price_changed" // to the auction's subscribers other than the bidder
 	EventOutbid       = "outbid"        // to the bidder who lost the lead

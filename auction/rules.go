@@ -2,7 +2,7 @@ package auction
 
 import "github.com/gavelhq/gavel/db"
 
-// Increment is the smallest raise over a current price, by the increment table of API.md.
+// Increment is the smallest raise over a current price, by the increment table of api/openapi.yaml.
 func Increment(price int64) int64 {
 	switch {
 	case price < 1_000:

@@ -38,7 +38,7 @@ func endedWorld(t *testing.T, auctions int) *bidWorld {
 	return w
 }
 
-// checkSettled verifies invariants 1 to 4 of ARCHITECTURE.md once every auction of w has
+// checkSettled verifies invariants 1 to 4 of docs/ARCHITECTURE.md once every auction of w has
 // been closed and every release has happened.
 func (w *bidWorld) checkSettled(t *testing.T) {
 	t.Helper()

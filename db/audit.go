@@ -7,7 +7,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Finding is an invariant of ARCHITECTURE.md that rows break, and how many.
+// Finding is an invariant of docs/ARCHITECTURE.md that rows break, and how many.
 type Finding struct {
 	What  string
 	Count int64
@@ -47,7 +47,7 @@ var audits = []struct {
 		GROUP BY bid_id HAVING count(*) > 1) AS x`},
 }
 
-// Audit checks the invariants of ARCHITECTURE.md on the whole database, meant for a quiet
+// Audit checks the invariants of docs/ARCHITECTURE.md on the whole database, meant for a quiet
 // system: nothing pending; every ended auction DONE and settled exactly once, by a bid
 // above every bid that led before it, with its payment and payout; every outbid or
 // rejected bid released; every balance explained by the ledger, conserved (charges plus

@@ -122,7 +122,7 @@ func Jobs(deps Deps) []Job {
 			return Result{Processed: n}, err
 		}},
 		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) (Result, error) {
-			// Keys are kept at least 24 h (API.md); two days leaves room for clock skew.
+			// Keys are kept at least 24 h (api/openapi.yaml); two days leaves room for clock skew.
 			n, err := db.PurgeIdempotencyKeys(ctx, d, time.Now().Add(-48*time.Hour))
 			return Result{Processed: int(n)}, err
 		}},
