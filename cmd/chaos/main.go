@@ -98,8 +98,8 @@ func (p *proc) signal(sig syscall.Signal) {
 type stats struct {
 	mu       sync.Mutex
 	byKind   map[string]map[string]int // request kind -> status or error kind -> count
-	accepted []int64
-	likes    map[[2]int64]bool // after the last loss of Redis
+	accepted int
+	rec      *chaos.Recorder
 	events   atomic.Int64
 }
 
@@ -247,7 +247,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 		}
 	}
 
-	st := &stats{byKind: map[string]map[string]int{}, likes: map[[2]int64]bool{}}
+	st := &stats{byKind: map[string]map[string]int{}, rec: chaos.NewRecorder()}
 	newUser := func(i int, role string) (*user, error) {
 		jar, _ := cookiejar.New(nil)
 		u := &user{c: &http.Client{Jar: jar, Timeout: 10 * time.Second}, email: fmt.Sprintf("chaos-%s-%d@example.com", role, i),
@@ -293,6 +293,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 		if s, err := bidderUsers[i].call("POST", "/api/v1/me/points/charges", map[string]int64{"amount": 1_000_000}, nil); err != nil || s != http.StatusCreated {
 			return 0, fmt.Errorf("charge: %d %v", s, err)
 		}
+		st.rec.Charge(chaos.Charge{UserID: bidderUsers[i].id, Amount: 1_000_000})
 	}
 	log.Info("chaos: load and faults", "duration", duration, "bidders", nBidders, "auctions", len(auctions))
 
@@ -318,8 +319,9 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 					s, err := u.call("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", k), map[string]int64{"amount": amount}, &b)
 					st.note("bid", outcome(s, err))
 					if err == nil && (s == http.StatusAccepted || s == http.StatusCreated) && b.ID > 0 {
+						st.rec.Bid(chaos.AcceptedBid{ID: b.ID, UserID: u.id, AuctionID: k, Amount: amount})
 						st.mu.Lock()
-						st.accepted = append(st.accepted, b.ID)
+						st.accepted++
 						st.mu.Unlock()
 					}
 					if err == nil && s < 500 && s != http.StatusUnauthorized {
@@ -333,13 +335,14 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 					s, err := u.call(method, fmt.Sprintf("/api/v1/auctions/%d/like", k), nil, nil)
 					st.note("like", outcome(s, err))
 					if err == nil && s == http.StatusNoContent && before > lastWipe.Load() {
-						st.mu.Lock()
-						st.likes[[2]int64{k, u.id}] = liked
-						st.mu.Unlock()
+						st.rec.Like(k, u.id, liked)
 					}
 				case n < 17:
 					s, err := u.call("POST", "/api/v1/me/points/charges", map[string]int64{"amount": 1000}, nil)
 					st.note("charge", outcome(s, err))
+					if err == nil && s == http.StatusCreated {
+						st.rec.Charge(chaos.Charge{UserID: u.id, Amount: 1000})
+					}
 				case n < 19:
 					s, err := u.call("GET", "/api/v1/auctions?sort=ending_soon", nil, nil)
 					st.note("browse", outcome(s, err))
@@ -420,9 +423,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 		fault(0.45, "SIGKILL Redis, restarted empty 1 s later", func() error {
 			redis.signal(syscall.SIGKILL)
 			lastWipe.Store(time.Now().UnixNano())
-			st.mu.Lock()
-			clear(st.likes) // likes not flushed before the loss may be gone, by design
-			st.mu.Unlock()
+			st.rec.ForgetLikes() // likes not flushed before the loss may be gone, by design
 			time.Sleep(time.Second)
 			lastWipe.Store(time.Now().UnixNano())
 			return redis.start()
@@ -455,10 +456,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 		cmd := exec.Command(gavel, "scheduler", "--once")
 		cmd.Env = append(os.Environ(), env...)
 		_ = cmd.Run()
-		st.mu.Lock()
-		accepted, likes := append([]int64(nil), st.accepted...), copyLikes(st.likes)
-		st.mu.Unlock()
-		problems, err = chaos.Check(ctx, d, accepted, likes)
+		problems, err = chaos.Check(ctx, d, st.rec.Snapshot())
 		if err != nil {
 			return 0, err
 		}
@@ -483,7 +481,7 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 		sort.Strings(outs)
 		fmt.Printf("  %-16s %s\n", k, strings.Join(outs, " "))
 	}
-	fmt.Printf("  accepted bids %d, SSE events received %d\n\nfaults injected:\n", len(st.accepted), st.events.Load())
+	fmt.Printf("  accepted bids %d, SSE events received %d\n\nfaults injected:\n", st.accepted, st.events.Load())
 	for _, f := range faults {
 		fmt.Println("  " + f)
 	}
@@ -505,21 +503,13 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	if len(problems) == 0 {
 		fmt.Println("  all hold: every accepted bid decided, every ended auction settled once by a bid above every earlier leader,")
 		fmt.Println("  every outbid or rejected bid released, every balance explained by the ledger, conserved and held by leading bids,")
-		fmt.Printf("  and every like made after the last loss of Redis in the database (%d checked)\n", len(st.likes))
+		fmt.Printf("  and every like made after the last loss of Redis in the database (%d checked)\n", len(st.rec.Snapshot().Likes))
 		return 0, nil
 	}
 	for _, p := range problems {
 		fmt.Println("  VIOLATED: " + p)
 	}
 	return 1, nil
-}
-
-func copyLikes(m map[[2]int64]bool) map[[2]int64]bool {
-	out := make(map[[2]int64]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // sample is one reading of the processes' resources during a soak.
