@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench-compare: `gavel bench bids` against builds of gavel in alternating runs on the
+# same machine (A, B, A, B, ...), so that a change is compared with the build before it:
+# this kind of VM drifts up to 2x between days and ±10% within an hour, so figures of
+# another day prove nothing. Each run gets a fresh database and Redis database and its own
+# `gavel dev` of the build under test; the load generator is the same binary for both.
+#   scripts/bench-compare.sh BINARY...
+#   RUNS rounds (default 3), MODES (default "hot spread"), DUR each run's bidding time
+#   (default 15s); BENCH_DB, BENCH_REDIS as for scripts/bench.sh; CLIENT the gavel binary
+#   that drives the load (default bin/gavel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-3} modes=${MODES:-hot spread}
+BENCH_DB=${BENCH_DB:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+BENCH_REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
+CLIENT=${CLIENT:-bin/gavel} DUR=${DUR:-15s}
+base=${BENCH_DB%%/postgres\?*}
+opts=${BENCH_DB#*\?}
+url="$base/bench_compare?$opts"
+export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn
+for i in $(seq "$runs"); do
+  for mode in $modes; do
+    for build in "$@"; do
+      psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS bench_compare WITH (FORCE)" -c "CREATE DATABASE bench_compare" 2>&1 | grep -v '^NOTICE:' || true
+      redis-cli -u "$BENCH_REDIS/12" flushdb >/dev/null
+      DATABASE_URL=$url REDIS_URL="$BENCH_REDIS/12" GAVEL_HTTP_ADDR=127.0.0.1:18231 GAVEL_DATA_DIR=$(mktemp -d) \
+        "$build" dev >/dev/null 2>&1 &
+      dev=$!
+      for _ in $(seq 100); do curl -fs http://127.0.0.1:18231/readyz >/dev/null && break; sleep 0.2; done
+      res=$(DATABASE_URL=$url "$CLIENT" bench bids --url http://127.0.0.1:18231 --mode "$mode" --duration "$DUR" 2>&1 || true)
+      kill "$dev"; wait "$dev" 2>/dev/null || true
+      printf '== run %s %s %s\n%s\n' "$i" "$mode" "$build" "$(grep -v '^time=' <<<"$res")"
+    done
+  done
+done
+psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS bench_compare WITH (FORCE)" 2>&1 | grep -v '^NOTICE:' || true
