@@ -190,9 +190,16 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 	client := s.hub.Auction(id)
 	defer s.hub.Remove(client)
 	var first []live.Message
+	known := false
 	if last != "" {
-		first, err = live.Replay(ctx, s.redis, id, last)
-	} else {
+		// Replay from Redis what came after the client's last event, if Redis still holds
+		// that event; otherwise (an emptied Redis, an ID older than what is kept) the
+		// client gets the current state from the database, as a new one does.
+		if known, err = live.Holds(ctx, s.redis, id, last); err == nil && known {
+			first, err = live.Replay(ctx, s.redis, id, last)
+		}
+	}
+	if err == nil && !known {
 		// The current state as a price event, under the newest event's ID.
 		var at string
 		if at, err = live.LastID(ctx, s.redis, id); err == nil {

@@ -374,3 +374,28 @@ func TestNotificationStreamReplayHeartbeatAndShutdown(t *testing.T) {
 		t.Fatal("the stream outlived the server's Close")
 	}
 }
+
+// A client that reconnects with a Last-Event-ID that Redis no longer holds (Redis was
+// emptied) gets the auction's current state from the database, not nothing.
+func TestAuctionStreamAfterAnEmptiedRedis(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWithWorker(t)
+	seller, nell := h.login("seller"), h.login("nell")
+	nell.charge(t, 1_000)
+	a := seller.createAuction(t, "Lamp", 100, -time.Second)
+	path := fmt.Sprintf("/api/v1/auctions/%d/stream", a.ID)
+	events, stop := h.client().stream(t, path, "")
+	next(t, events) // the current state
+	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
+		map[string]int64{"amount": 250}, "Prefer", "wait=2").status)
+	seen := next(t, events)
+	require.Equal(t, "250", decodeField(t, seen.Data, "current_price"))
+	stop()
+
+	require.NoError(t, h.redis.FlushDB(context.Background()).Err())
+	again, stop2 := h.client().stream(t, path, seen.ID)
+	defer stop2()
+	e := next(t, again)
+	assert.Equal(t, "price", e.Event)
+	assert.Equal(t, "250", decodeField(t, e.Data, "current_price"), "the price from the database")
+}

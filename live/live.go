@@ -214,6 +214,15 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, auctionID int64, aft
 	return out, nil
 }
 
+// Holds reports whether the auction's stream still holds the event with the ID.
+func Holds(ctx context.Context, rdb redis.UniversalClient, auctionID int64, id string) (bool, error) {
+	xs, err := rdb.XRangeN(ctx, streamKey(auctionID), id, id, 1).Result()
+	if err != nil {
+		return false, fmt.Errorf("find event %s of auction %d: %w", id, auctionID, err)
+	}
+	return len(xs) == 1, nil
+}
+
 // LastID returns the ID of the auction's newest event, or "0-0" when there is none.
 func LastID(ctx context.Context, rdb redis.UniversalClient, auctionID int64) (string, error) {
 	xs, err := rdb.XRevRangeN(ctx, streamKey(auctionID), "+", "-", 1).Result()
