@@ -1,510 +1,205 @@
 // Command chaos is the chaos run (`make chaos`): it starts Gavel's roles as separate
 // processes on PostgreSQL and a Redis of its own (two APIs, worker, scheduler,
 // recommender), drives mixed load (bids on a hot auction and on spread ones that end
-// during the run, browsing, charges, likes, SSE clients), and meanwhile kills the worker,
-// the scheduler, Redis (restarted empty), PostgreSQL (when told how to restart it), the
-// recommender and one API. Then it lets the system settle and checks from the database
-// that nothing was lost (chaos.Check). It prints a report and exits 1 on any violation.
+// during the run, bid reads, browsing, charges, likes, auction and notification
+// streams), and meanwhile, at seeded random times, SIGKILLs the worker, the scheduler,
+// an API and the recommender, kills Redis (restarted empty) and crashes PostgreSQL. Each
+// restarted role must be seen working again by itself. Then it waits for the system to
+// come to rest on its own and checks the database against what the clients were told
+// (chaos.Check). It prints a report and exits 1 on any violation, any 5xx but a 503 with
+// Retry-After, any transport error that no fault explains, or a fault that did not take.
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/chaos"
 	"github.com/gavelhq/gavel/db"
 	"github.com/redis/go-redis/v9"
 )
 
+// The default PostgreSQL fault: an immediate shutdown (a crash: the next start recovers
+// from WAL) of the machine's cluster, then a start.
+const (
+	pgCluster     = `$(ls /etc/postgresql | head -1) main`
+	defaultPGStop = `pg_ctlcluster --skip-systemctl-redirect ` + pgCluster + ` stop -m immediate`
+	defaultPGStrt = `pg_ctlcluster --skip-systemctl-redirect ` + pgCluster + ` start`
+)
+
+type config struct {
+	duration        time.Duration
+	gavel, adminURL string
+	redisServer     string
+	pgStop, pgStart string
+	bidders         int
+	keep            bool
+	soak            time.Duration
+	seed            int64
+	settleWithin    time.Duration
+	strictExits     bool
+	log             *slog.Logger
+}
+
 func main() {
-	duration := flag.Duration("duration", 60*time.Second, "how long the load and the faults last")
-	gavel := flag.String("gavel", "bin/gavel", "the gavel binary")
-	adminURL := flag.String("database", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "a PostgreSQL URL allowed to create databases")
-	redisServer := flag.String("redis-server", "redis-server", "the redis-server binary")
-	pgRestart := flag.String("pg-restart", "", "a shell command that restarts PostgreSQL (empty: that fault is skipped)")
-	bidders := flag.Int("bidders", 20, "bidders")
-	keep := flag.Bool("keep", false, "keep the database and the logs")
-	soak := flag.Duration("soak", 0, "a soak instead: no faults, and the APIs' and worker's memory, goroutines and DB connections and Redis's memory sampled at this interval")
+	var c config
+	flag.DurationVar(&c.duration, "duration", 60*time.Second, "how long the load and the faults last")
+	flag.StringVar(&c.gavel, "gavel", "bin/gavel", "the gavel binary")
+	flag.StringVar(&c.adminURL, "database", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "a PostgreSQL URL allowed to create databases")
+	flag.StringVar(&c.redisServer, "redis-server", "redis-server", "the redis-server binary")
+	flag.StringVar(&c.pgStop, "pg-stop", defaultPGStop, "a shell command that crashes PostgreSQL")
+	flag.StringVar(&c.pgStart, "pg-start", defaultPGStrt, "a shell command that starts PostgreSQL again")
+	flag.IntVar(&c.bidders, "bidders", 20, "bidders")
+	flag.BoolVar(&c.keep, "keep", false, "keep the database and the logs")
+	flag.DurationVar(&c.soak, "soak", 0, "a soak instead: no faults, and the APIs' and worker's memory, goroutines and DB connections and Redis's memory sampled at this interval")
+	flag.Int64Var(&c.seed, "seed", 0, "the seed of the fault times and the clients' choices (0: random)")
+	flag.DurationVar(&c.settleWithin, "settle", 2*time.Minute, "how long the system has to come to rest by itself after the load")
+	flag.BoolVar(&c.strictExits, "strict-exits", false, "fail the run when a role exits by itself (by default it is restarted a second later, as docker compose does, and reported)")
 	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	code, err := run(*duration, *gavel, *adminURL, *redisServer, *pgRestart, *bidders, *keep, *soak, log)
+	c.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if c.seed == 0 {
+		c.seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	code, err := run(c)
 	if err != nil {
-		log.Error("chaos", "err", err)
+		c.log.Error("chaos", "err", err)
 		os.Exit(2)
 	}
 	os.Exit(code)
 }
 
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+// env is the run's processes and where they listen.
+type env struct {
+	c        config
+	dbURL    string
+	logDir   string
+	redis    *proc
+	redisURL string
+	roles    map[string]*proc
+	apis     []api
+	rec      string // the recommender's address
+	metrics  map[string]string
+	pgAddr   string
 }
 
-// proc is one role or server process.
-type proc struct {
-	name string
-	args []string
-	env  []string
-	logf *os.File
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-}
-
-func (p *proc) start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	cmd := exec.Command(p.args[0], p.args[1:]...)
-	cmd.Env = append(os.Environ(), p.env...)
-	cmd.Stdout, cmd.Stderr = p.logf, p.logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", p.name, err)
-	}
-	p.cmd = cmd
-	go func() { _ = cmd.Wait() }()
-	return nil
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd != nil && p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(sig)
-	}
-}
-
-type stats struct {
-	mu       sync.Mutex
-	byKind   map[string]map[string]int // request kind -> status or error kind -> count
-	accepted int
-	rec      *chaos.Recorder
-	events   atomic.Int64
-}
-
-func (s *stats) note(kind, outcome string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byKind[kind] == nil {
-		s.byKind[kind] = map[string]int{}
-	}
-	s.byKind[kind][outcome]++
-}
-
-// user is a signed-in client that signs in again when its session is gone.
-type user struct {
-	c     *http.Client
-	id    int64
-	email string
-	apis  []string
-	r     *rand.Rand
-}
-
-func (u *user) call(method, path string, body any, out any) (int, error) {
-	for attempt := 0; ; attempt++ {
-		st, err := u.once(method, path, body, out)
-		if st == http.StatusUnauthorized && attempt == 0 && path != "/api/v1/sessions" {
-			if s, err := u.once("POST", "/api/v1/sessions", map[string]string{"email": u.email, "password": "chaos-password"}, nil); err != nil || s != http.StatusOK {
-				return st, err
-			}
-			continue
-		}
-		return st, err
-	}
-}
-
-func (u *user) once(method, path string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, u.apis[u.r.IntN(len(u.apis))]+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := u.c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	if out != nil && res.StatusCode < 300 {
-		_ = json.NewDecoder(res.Body).Decode(out)
-	} else {
-		_, _ = io.Copy(io.Discard, res.Body)
-	}
-	return res.StatusCode, nil
-}
-
-func outcome(st int, err error) string {
-	switch {
-	case err != nil && strings.Contains(err.Error(), "refused"):
-		return "connection refused"
-	case err != nil && strings.Contains(err.Error(), "Timeout"):
-		return "timeout"
-	case err != nil:
-		return "transport error"
-	}
-	return fmt.Sprint(st)
-}
-
-func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string, nBidders int, keep bool, soak time.Duration, log *slog.Logger) (int, error) {
+func run(c config) (int, error) {
 	ctx := context.Background()
-	admin, err := db.Open(ctx, adminURL, "")
+	fmt.Printf("chaos run: seed %d (go run ./cmd/chaos -seed %d to repeat its choices)\n", c.seed, c.seed)
+	admin, err := db.Open(ctx, c.adminURL, "")
 	if err != nil {
 		return 0, err
 	}
 	defer admin.Close()
-	name := fmt.Sprintf("chaos_%d", time.Now().Unix())
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return 0, err
-	}
-	dbURL := strings.Replace(adminURL, "/postgres?", "/"+name+"?", 1)
-	if !keep {
-		defer func() {
-			_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		}()
-	}
-	logDir, _ := os.MkdirTemp("", "gavel-chaos-")
-	log.Info("chaos: logs", "dir", logDir, "database", name)
-
-	redisAddr := freePort()
-	_, redisPort, _ := net.SplitHostPort(redisAddr)
-	mk := func(name string, args []string, env ...string) *proc {
-		f, _ := os.Create(logDir + "/" + name + ".log")
-		return &proc{name: name, args: args, env: env, logf: f}
-	}
-	redis := mk("redis", []string{redisServer, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"})
-	if err := redis.start(); err != nil {
-		return 0, err
-	}
-	defer redis.signal(syscall.SIGKILL)
-	time.Sleep(300 * time.Millisecond)
-
-	api1, api2, rec, workerMetrics := freePort(), freePort(), freePort(), freePort()
-	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=redis://" + redisAddr + "/0",
-		"GAVEL_SESSION_SECRET=chaos-secret-chaos-secret-chaos-secret", "GAVEL_LOG_LEVEL=warn", "GAVEL_BATCH_EVERY=2s",
-		"GAVEL_RECOMMENDER_URL=http://" + rec, "GAVEL_DATA_DIR=" + logDir + "/data"}
-	migrate := exec.Command(gavel, "migrate")
-	migrate.Env = append(os.Environ(), env...)
-	if out, err := migrate.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("migrate: %v: %s", err, out)
-	}
-	roles := map[string]*proc{
-		"api1":        mk("api1", []string{gavel, "api"}, append(env, "GAVEL_HTTP_ADDR="+api1)...),
-		"api2":        mk("api2", []string{gavel, "api"}, append(env, "GAVEL_HTTP_ADDR="+api2)...),
-		"worker":      mk("worker", []string{gavel, "worker"}, append(env, "GAVEL_METRICS_ADDR="+workerMetrics)...),
-		"scheduler":   mk("scheduler", []string{gavel, "scheduler"}, env...),
-		"recommender": mk("recommender", []string{gavel, "recommender"}, append(env, "GAVEL_HTTP_ADDR="+rec)...),
-	}
-	for _, p := range roles {
-		if err := p.start(); err != nil {
-			return 0, err
-		}
-	}
-	defer func() {
-		for _, p := range roles {
-			p.signal(syscall.SIGTERM)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}()
-	apis := []string{"http://" + api1, "http://" + api2}
-	for _, a := range apis {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			res, err := http.Get(a + "/readyz")
-			if err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				return 0, fmt.Errorf("%s never became ready", a)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-
-	st := &stats{byKind: map[string]map[string]int{}, rec: chaos.NewRecorder()}
-	newUser := func(i int, role string) (*user, error) {
-		jar, _ := cookiejar.New(nil)
-		u := &user{c: &http.Client{Jar: jar, Timeout: 10 * time.Second}, email: fmt.Sprintf("chaos-%s-%d@example.com", role, i),
-			apis: apis, r: rand.New(rand.NewPCG(uint64(i), 9))}
-		var me struct {
-			ID int64 `json:"id"`
-		}
-		if s, err := u.once("POST", "/api/v1/users", map[string]string{"email": u.email, "password": "chaos-password",
-			"nickname": fmt.Sprintf("%s%d", role, i), "birth_date": "1990-01-01", "gender": "female"}, &me); err != nil || s != http.StatusCreated {
-			return nil, fmt.Errorf("sign up: %d %v", s, err)
-		}
-		u.id = me.ID
-		if s, err := u.call("POST", "/api/v1/sessions", map[string]string{"email": u.email, "password": "chaos-password"}, nil); err != nil || s != http.StatusOK {
-			return nil, fmt.Errorf("log in: %d %v", s, err)
-		}
-		return u, nil
-	}
-	seller, err := newUser(0, "seller")
+	e, cleanup, err := startEnv(ctx, c, admin)
+	defer cleanup()
 	if err != nil {
 		return 0, err
 	}
+
+	st := newStats()
+	l := &load{st: st, rec: chaos.NewRecorder(), lastWipe: &atomic.Int64{}}
 	start := time.Now()
-	var auctions []int64
-	for i := range 31 {
-		end := start.Add(duration * 6 / 10) // the hot one
-		if i > 0 {
-			end = start.Add(duration*3/10 + time.Duration(i)*duration/60)
-		}
-		var a struct {
-			ID int64 `json:"id"`
-		}
-		if s, err := seller.call("POST", "/api/v1/auctions", map[string]any{"name": fmt.Sprintf("Chaos lot %d", i), "start_price": 100,
-			"start_at": start.UTC().Format(time.RFC3339), "end_at": end.UTC().Format(time.RFC3339)}, &a); err != nil || s != http.StatusCreated {
-			return 0, fmt.Errorf("create auction: %d %v", s, err)
-		}
-		auctions = append(auctions, a.ID)
+	w, err := setUp(c, e, l, start)
+	if err != nil {
+		return 0, err
 	}
-	bidderUsers := make([]*user, nBidders)
-	for i := range bidderUsers {
-		if bidderUsers[i], err = newUser(i, "bidder"); err != nil {
-			return 0, err
-		}
-		if s, err := bidderUsers[i].call("POST", "/api/v1/me/points/charges", map[string]int64{"amount": 1_000_000}, nil); err != nil || s != http.StatusCreated {
-			return 0, fmt.Errorf("charge: %d %v", s, err)
-		}
-		st.rec.Charge(chaos.Charge{UserID: bidderUsers[i].id, Amount: 1_000_000})
-	}
-	log.Info("chaos: load and faults", "duration", duration, "bidders", nBidders, "auctions", len(auctions))
+	c.log.Info("chaos: load and faults", "duration", c.duration, "bidders", len(w.bidders), "auctions", len(l.auctions))
 
-	loadCtx, stopLoad := context.WithTimeout(ctx, duration)
+	loadCtx, stopLoad := context.WithTimeout(ctx, c.duration)
 	defer stopLoad()
-	var lastWipe atomic.Int64 // unix nanos of the last Redis loss
-	var highest sync.Map
 	var wg sync.WaitGroup
-	for _, u := range bidderUsers {
-		wg.Go(func() {
-			for loadCtx.Err() == nil {
-				switch n := u.r.IntN(20); {
-				case n < 14: // bid, half of the time on the hot auction
-					k := auctions[0]
-					if u.r.IntN(2) == 1 {
-						k = auctions[1+u.r.IntN(len(auctions)-1)]
-					}
-					h, _ := highest.LoadOrStore(k, int64(90))
-					amount := h.(int64) + auction.Increment(h.(int64)) + int64(u.r.IntN(3))*10
-					var b struct {
-						ID int64 `json:"id"`
-					}
-					s, err := u.call("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", k), map[string]int64{"amount": amount}, &b)
-					st.note("bid", outcome(s, err))
-					if err == nil && (s == http.StatusAccepted || s == http.StatusCreated) && b.ID > 0 {
-						st.rec.Bid(chaos.AcceptedBid{ID: b.ID, UserID: u.id, AuctionID: k, Amount: amount})
-						st.mu.Lock()
-						st.accepted++
-						st.mu.Unlock()
-					}
-					if err == nil && s < 500 && s != http.StatusUnauthorized {
-						highest.Store(k, max(h.(int64), amount))
-					}
-				case n < 16: // like or unlike
-					k := auctions[u.r.IntN(len(auctions))]
-					liked := u.r.IntN(2) == 0
-					method := map[bool]string{true: "PUT", false: "DELETE"}[liked]
-					before := time.Now().UnixNano()
-					s, err := u.call(method, fmt.Sprintf("/api/v1/auctions/%d/like", k), nil, nil)
-					st.note("like", outcome(s, err))
-					if err == nil && s == http.StatusNoContent && before > lastWipe.Load() {
-						st.rec.Like(k, u.id, liked)
-					}
-				case n < 17:
-					s, err := u.call("POST", "/api/v1/me/points/charges", map[string]int64{"amount": 1000}, nil)
-					st.note("charge", outcome(s, err))
-					if err == nil && s == http.StatusCreated {
-						st.rec.Charge(chaos.Charge{UserID: u.id, Amount: 1000})
-					}
-				case n < 19:
-					s, err := u.call("GET", "/api/v1/auctions?sort=ending_soon", nil, nil)
-					st.note("browse", outcome(s, err))
-				default:
-					s, err := u.call("GET", "/api/v1/me/recommendations", nil, nil)
-					st.note("recommendations", outcome(s, err))
-				}
-			}
-		})
-	}
-	for i := range 10 { // SSE clients on the hot auction, reconnecting
-		wg.Go(func() {
-			for loadCtx.Err() == nil {
-				req, _ := http.NewRequestWithContext(loadCtx, "GET", fmt.Sprintf("%s/api/v1/auctions/%d/stream", apis[i%2], auctions[0]), nil)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					st.note("sse", outcome(0, err))
-					time.Sleep(200 * time.Millisecond)
-					continue
-				}
-				st.note("sse", fmt.Sprint(res.StatusCode))
-				buf := make([]byte, 4096)
-				for {
-					n, err := res.Body.Read(buf)
-					st.events.Add(int64(bytes.Count(buf[:n], []byte("\nevent: "))))
-					if err != nil {
-						break
-					}
-				}
-				res.Body.Close()
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
-	}
-
-	var faults []string
-	fault := func(at float64, what string, do func() error) {
-		wg.Go(func() {
-			select {
-			case <-time.After(time.Duration(float64(duration) * at)):
-			case <-loadCtx.Done():
-				return
-			}
-			err := do()
-			st.mu.Lock()
-			defer st.mu.Unlock()
-			line := fmt.Sprintf("%5.1fs  %s", time.Since(start).Seconds(), what)
-			if err != nil {
-				line += "  FAILED: " + err.Error()
-			}
-			faults = append(faults, line)
-		})
-	}
-	killAndRestart := func(p *proc, after time.Duration) func() error {
-		return func() error {
-			p.signal(syscall.SIGKILL)
-			time.Sleep(after)
-			return p.start()
+	for i, u := range w.bidders {
+		wg.Go(func() { l.bidder(loadCtx, u) })
+		if i < 5 { // five bidders follow their notifications live
+			wg.Go(func() { l.notificationStream(loadCtx, u.clone(uint64(c.seed)+100)) })
 		}
 	}
+	for i := range 10 { // price streams: six on the hot auction, four on others
+		k := l.auctions[0]
+		if i >= 6 {
+			k = l.auctions[1+i]
+		}
+		wg.Go(func() { l.priceStream(loadCtx, w.bidders[i%len(w.bidders)].clone(uint64(c.seed)+uint64(200+i)), k) })
+	}
+	fl := &faultLog{}
+	var faultWG sync.WaitGroup
 	var samples []sample
-	if soak > 0 {
-		wg.Go(func() {
-			t := time.NewTicker(soak)
-			defer t.Stop()
-			for {
-				samples = append(samples, takeSample(time.Since(start), "http://"+api1, "http://"+workerMetrics, "redis://"+redisAddr))
-				select {
-				case <-loadCtx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		})
+	if c.soak > 0 {
+		wg.Go(func() { samples = soakSamples(loadCtx, c.soak, start, e) })
 	} else {
-		fault(0.15, "SIGKILL worker, restarted 2 s later", killAndRestart(roles["worker"], 2*time.Second))
-		fault(0.30, "SIGKILL scheduler, restarted 2 s later", killAndRestart(roles["scheduler"], 2*time.Second))
-		fault(0.45, "SIGKILL Redis, restarted empty 1 s later", func() error {
-			redis.signal(syscall.SIGKILL)
-			lastWipe.Store(time.Now().UnixNano())
-			st.rec.ForgetLikes() // likes not flushed before the loss may be gone, by design
-			time.Sleep(time.Second)
-			lastWipe.Store(time.Now().UnixNano())
-			return redis.start()
-		})
-		if pgRestart != "" {
-			fault(0.60, "PostgreSQL restarted ("+pgRestart+")", func() error {
-				out, err := exec.Command("sh", "-c", pgRestart).CombinedOutput()
-				if err != nil {
-					return fmt.Errorf("%v: %s", err, out)
-				}
-				return nil
-			})
+		faults := schedule(c.seed, c.duration, e.faults(l, w, start))
+		for _, f := range faults {
+			fmt.Printf("  fault planned at %5.1fs: %s, down %.1fs\n", f.at.Seconds(), f.name, f.down.Seconds())
+			faultWG.Go(func() { fl.run(ctx, start, f) })
 		}
-		fault(0.70, "SIGKILL recommender, restarted 3 s later", killAndRestart(roles["recommender"], 3*time.Second))
-		fault(0.80, "SIGKILL api2, restarted 3 s later", killAndRestart(roles["api2"], 3*time.Second))
 	}
 	wg.Wait()
-	log.Info("chaos: load over; letting the system settle")
+	c.log.Info("chaos: load over; waiting for the restarted roles and for the system to come to rest by itself")
+	faultWG.Wait()
 
-	// Every auction has ended by now (the last at 0.8 of the run); the scheduler's next
-	// runs settle and reconcile, and --once hurries them.
-	d, err := db.Open(ctx, dbURL, "")
+	var failures []string
+	failures = append(failures, l.resolveCharges(30*time.Second)...)
+	d, err := db.Open(ctx, e.dbURL, "")
 	if err != nil {
 		return 0, err
 	}
 	defer d.Close()
-	var problems []string
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		cmd := exec.Command(gavel, "scheduler", "--once")
-		cmd.Env = append(os.Environ(), env...)
-		_ = cmd.Run()
-		problems, err = chaos.Check(ctx, d, st.rec.Snapshot())
-		if err != nil {
-			return 0, err
+	restAfter, unsettled, err := waitForRest(ctx, d, w.lastEnd, c.settleWithin)
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range w.everyone() {
+		if !l.listNotifications(u, "list at rest", 0) {
+			failures = append(failures, fmt.Sprintf("user %d: notifications not readable at rest", u.id))
 		}
-		if len(problems) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(2 * time.Second)
+	}
+	seen := l.rec.Snapshot()
+	problems, err := chaos.Check(ctx, d, seen)
+	if err != nil {
+		return 0, err
+	}
+	var exits []string
+	for _, p := range e.procs() {
+		exits = append(exits, p.unexpectedExits()...)
+	}
+	if c.strictExits {
+		failures = append(failures, exits...)
+	}
+	failures = append(failures, fl.failures...)
+	failures = append(failures, st.bad5xx...)
+	excused, unexcused := judgeTransport(st, fl)
+	failures = append(failures, unexcused...)
+	for _, u := range unsettled {
+		failures = append(failures, "not at rest "+c.settleWithin.String()+" after the load: "+u)
 	}
 
-	fmt.Printf("\nchaos run: %s of load on two APIs, worker, scheduler, recommender, PostgreSQL and Redis\n\n", duration)
-	fmt.Println("requests by kind and outcome:")
-	kinds := make([]string, 0, len(st.byKind))
-	for k := range st.byKind {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		outs := make([]string, 0)
-		for o, n := range st.byKind[k] {
-			outs = append(outs, fmt.Sprintf("%s=%d", o, n))
-		}
-		sort.Strings(outs)
-		fmt.Printf("  %-16s %s\n", k, strings.Join(outs, " "))
-	}
-	fmt.Printf("  accepted bids %d, SSE events received %d\n\nfaults injected:\n", st.accepted, st.events.Load())
-	for _, f := range faults {
-		fmt.Println("  " + f)
-	}
-	if pgRestart == "" {
-		fmt.Println("  (PostgreSQL restart skipped: no -pg-restart)")
-	}
-	if soak > 0 {
-		fmt.Println("soak samples (API 1, worker, Redis):")
-		fmt.Printf("  %8s %10s %10s %8s %8s %10s %10s %8s %12s\n", "t", "api RSS", "api heap", "api gor", "api db",
-			"wrk RSS", "wrk heap", "wrk gor", "redis mem")
-		for _, x := range samples {
-			fmt.Printf("  %7.0fs %9.1fM %9.1fM %8.0f %8.0f %9.1fM %9.1fM %8.0f %11.1fM\n", x.at.Seconds(),
-				x.api["process_resident_memory_bytes"]/1e6, x.api["go_memstats_heap_inuse_bytes"]/1e6, x.api["go_goroutines"],
-				x.api["go_sql_open_connections"], x.worker["process_resident_memory_bytes"]/1e6,
-				x.worker["go_memstats_heap_inuse_bytes"]/1e6, x.worker["go_goroutines"], x.redisMem/1e6)
+	printReport(c, st, l, seen, fl, excused, restAfter, samples)
+	if len(exits) > 0 && !c.strictExits {
+		fmt.Println("\nroles that exited by themselves and were restarted by the supervisor (-strict-exits fails the run on these):")
+		for _, x := range exits {
+			fmt.Println("  " + x)
 		}
 	}
-	fmt.Println("\ninvariants (chaos.Check):")
-	if len(problems) == 0 {
-		fmt.Println("  all hold: every accepted bid decided, every ended auction settled once by a bid above every earlier leader,")
-		fmt.Println("  every outbid or rejected bid released, every balance explained by the ledger, conserved and held by leading bids,")
-		fmt.Printf("  and every like made after the last loss of Redis in the database (%d checked)\n", len(st.rec.Snapshot().Likes))
+	fmt.Println("\nchecks:")
+	if len(problems) == 0 && len(failures) == 0 {
+		fmt.Println("  all hold (see docs/RELIABILITY.md for the list)")
 		return 0, nil
+	}
+	for _, f := range failures {
+		fmt.Println("  FAILED: " + f)
 	}
 	for _, p := range problems {
 		fmt.Println("  VIOLATED: " + p)
@@ -512,49 +207,377 @@ func run(duration time.Duration, gavel, adminURL, redisServer, pgRestart string,
 	return 1, nil
 }
 
-// sample is one reading of the processes' resources during a soak.
-type sample struct {
-	at          time.Duration
-	api, worker map[string]float64
-	redisMem    float64
-}
-
-var sampled = []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines", "go_sql_open_connections"}
-
-func takeSample(at time.Duration, api, worker, redisURL string) sample {
-	x := sample{at: at, api: scrape(api + "/metrics"), worker: scrape(worker + "/metrics")}
-	if opt, err := redis.ParseURL(redisURL); err == nil {
-		c := redis.NewClient(opt)
-		if info, err := c.Info(context.Background(), "memory").Result(); err == nil {
-			for _, line := range strings.Split(info, "\n") {
-				if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-					x.redisMem, _ = strconv.ParseFloat(v, 64)
-				}
-			}
+// startEnv creates the run's database and starts Redis and the roles. cleanup stops
+// them and, unless -keep, drops the database.
+func startEnv(ctx context.Context, c config, admin *db.DB) (*env, func(), error) {
+	var stops []func()
+	cleanup := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
-		_ = c.Close()
 	}
-	return x
-}
-
-// scrape reads the sampled metrics from a /metrics page (summed over their labels).
-func scrape(url string) map[string]float64 {
-	out := map[string]float64{}
-	res, err := http.Get(url)
+	name := fmt.Sprintf("chaos_%d", time.Now().Unix())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return nil, cleanup, err
+	}
+	u, err := url.Parse(c.adminURL)
 	if err != nil {
-		return out
+		return nil, cleanup, err
 	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		for _, name := range sampled {
-			if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
-				if i := strings.LastIndexByte(rest, ' '); i >= 0 {
-					v, _ := strconv.ParseFloat(rest[i+1:], 64)
-					out[name] += v
-				}
-			}
+	pgAddr := u.Host
+	u.Path = "/" + name
+	if !c.keep {
+		stops = append(stops, func() {
+			_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		})
+	}
+	logDir, _ := os.MkdirTemp("", "gavel-chaos-")
+	c.log.Info("chaos: logs", "dir", logDir, "database", name)
+	e := &env{c: c, dbURL: u.String(), logDir: logDir, pgAddr: pgAddr, rec: freePort(),
+		metrics: map[string]string{"worker": freePort(), "scheduler": freePort()}}
+
+	redisAddr := freePort()
+	e.redisURL = "redis://" + redisAddr + "/0"
+	e.redis = e.proc("redis", c.redisServer, "--port", strings.Split(redisAddr, ":")[1], "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := e.redis.start(); err != nil {
+		return nil, cleanup, err
+	}
+	stops = append(stops, e.redis.stop)
+	time.Sleep(300 * time.Millisecond)
+
+	env := e.roleEnv()
+	migrate := exec.Command(c.gavel, "migrate")
+	migrate.Env = append(os.Environ(), env...)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return nil, cleanup, fmt.Errorf("migrate: %v: %s", err, out)
+	}
+	api1, api2 := freePort(), freePort()
+	e.apis = []api{{"api1", "http://" + api1}, {"api2", "http://" + api2}}
+	e.roles = map[string]*proc{
+		"api1":        e.proc("api1", c.gavel, "api").with("GAVEL_HTTP_ADDR=" + api1),
+		"api2":        e.proc("api2", c.gavel, "api").with("GAVEL_HTTP_ADDR=" + api2),
+		"worker":      e.proc("worker", c.gavel, "worker").with("GAVEL_METRICS_ADDR=" + e.metrics["worker"]),
+		"scheduler":   e.proc("scheduler", c.gavel, "scheduler").with("GAVEL_METRICS_ADDR=" + e.metrics["scheduler"]),
+		"recommender": e.proc("recommender", c.gavel, "recommender").with("GAVEL_HTTP_ADDR=" + e.rec),
+	}
+	for _, p := range e.roles {
+		p.supervise = true
+		if err := p.start(); err != nil {
+			return nil, cleanup, err
 		}
+		stops = append(stops, p.stop)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := allReady(e.apis); err == nil {
+			return e, cleanup, nil
+		} else if time.Now().After(deadline) {
+			return nil, cleanup, fmt.Errorf("the APIs never became ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (e *env) roleEnv() []string {
+	return []string{"DATABASE_URL=" + e.dbURL, "REDIS_URL=" + e.redisURL,
+		"GAVEL_SESSION_SECRET=chaos-secret-chaos-secret-chaos-secret", "GAVEL_LOG_LEVEL=warn", "GAVEL_BATCH_EVERY=2s",
+		"GAVEL_RECOMMENDER_URL=http://" + e.rec, "GAVEL_DATA_DIR=" + e.logDir + "/data"}
+}
+
+func (e *env) proc(name string, args ...string) *proc {
+	f, _ := os.Create(e.logDir + "/" + name + ".log")
+	p := &proc{name: name, args: args, logf: f}
+	if name != "redis" {
+		p.env = e.roleEnv()
+	}
+	return p
+}
+
+func (p *proc) with(env ...string) *proc {
+	p.env = append(p.env, env...)
+	return p
+}
+
+func (e *env) procs() []*proc {
+	out := []*proc{e.redis}
+	for _, p := range e.roles {
+		out = append(out, p)
 	}
 	return out
+}
+
+// world is the run's users and auctions.
+type world struct {
+	seller, prober *user
+	bidders        []*user
+	probeAuction   int64
+	lastEnd        time.Time
+}
+
+func (w *world) everyone() []*user { return append([]*user{w.seller, w.prober}, w.bidders...) }
+
+// setUp signs the users up, charges the bidders and the prober, subscribes five bidders
+// to the hot auction (for price_changed notifications) and lists the auctions: the hot
+// one ends at 60% of the run, 30 others between 30% and 80%, and the prober's just after
+// the run, so that bids keep coming after every restart.
+func setUp(c config, e *env, l *load, start time.Time) (*world, error) {
+	newUser := func(i int, role string) (*user, error) {
+		jar, _ := cookiejar.New(nil)
+		u := &user{c: &http.Client{Jar: jar, Timeout: 10 * time.Second}, email: fmt.Sprintf("chaos-%s-%d@example.com", role, i),
+			apis: e.apis, r: rand.New(rand.NewPCG(uint64(c.seed), uint64(i))), st: l.st}
+		r, err := u.once("signup", "POST", "/api/v1/users", map[string]string{"email": u.email, "password": password,
+			"nickname": fmt.Sprintf("%s%d", role, i), "birth_date": "1990-01-01", "gender": "female"}, nil)
+		if err != nil || r.status != http.StatusCreated {
+			return nil, fmt.Errorf("sign up: %d %v", r.status, err)
+		}
+		var me struct {
+			ID int64 `json:"id"`
+		}
+		r.decode(&me)
+		u.id = me.ID
+		return u, u.login()
+	}
+	w := &world{}
+	var err error
+	if w.seller, err = newUser(0, "seller"); err != nil {
+		return nil, err
+	}
+	if w.prober, err = newUser(0, "prober"); err != nil {
+		return nil, err
+	}
+	listing := func(name string, end time.Time) (int64, error) {
+		r, err := w.seller.call("auction", "POST", "/api/v1/auctions", map[string]any{"name": name, "start_price": 100,
+			"start_at": start.UTC().Format(time.RFC3339), "end_at": end.UTC().Format(time.RFC3339)}, nil)
+		if err != nil || r.status != http.StatusCreated {
+			return 0, fmt.Errorf("create auction: %d %v %s", r.status, err, r.body)
+		}
+		var a struct {
+			ID int64 `json:"id"`
+		}
+		r.decode(&a)
+		w.lastEnd = maxTime(w.lastEnd, end)
+		return a.ID, nil
+	}
+	for i := range 31 {
+		end := start.Add(c.duration * 6 / 10)
+		if i > 0 {
+			end = start.Add(c.duration*3/10 + time.Duration(i)*c.duration/60)
+		}
+		id, err := listing(fmt.Sprintf("Chaos lot %d", i), end)
+		if err != nil {
+			return nil, err
+		}
+		l.auctions = append(l.auctions, id)
+	}
+	if w.probeAuction, err = listing("Probe lot", start.Add(c.duration+3*time.Second)); err != nil {
+		return nil, err
+	}
+	setupCharge := func(u *user, amount int64) error {
+		key := u.key("setup")
+		r, err := u.call("charge", "POST", "/api/v1/me/points/charges", map[string]int64{"amount": amount}, map[string]string{"Idempotency-Key": key})
+		if err != nil || r.status != http.StatusCreated {
+			return fmt.Errorf("charge: %d %v", r.status, err)
+		}
+		l.rec.Charge(chaos.Charge{UserID: u.id, Amount: amount})
+		return nil
+	}
+	if err := setupCharge(w.prober, 10_000_000); err != nil {
+		return nil, err
+	}
+	for i := range c.bidders {
+		u, err := newUser(i, "bidder")
+		if err != nil {
+			return nil, err
+		}
+		if err := setupCharge(u, 1_000_000); err != nil {
+			return nil, err
+		}
+		if i < 5 {
+			if r, err := u.call("subscribe", "PUT", fmt.Sprintf("/api/v1/auctions/%d/subscription", l.auctions[0]), nil, nil); err != nil || r.status != http.StatusNoContent {
+				return nil, fmt.Errorf("subscribe: %d %v", r.status, err)
+			}
+		}
+		w.bidders = append(w.bidders, u)
+	}
+	return w, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// waitForRest waits, without doing any of the work, until every auction of the run has
+// ended and chaos.Unsettled finds nothing, or within has passed. It returns how long
+// rest took after the load, and what still kept the system from it.
+func waitForRest(ctx context.Context, d *db.DB, lastEnd time.Time, within time.Duration) (time.Duration, []string, error) {
+	from := time.Now()
+	deadline := from.Add(within)
+	for {
+		unsettled, err := chaos.Unsettled(ctx, d)
+		if err != nil && time.Now().Before(deadline) {
+			time.Sleep(time.Second) // the database may be recovering still
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if time.Now().Before(lastEnd) {
+			unsettled = append(unsettled, "auctions still open")
+		}
+		if len(unsettled) == 0 || time.Now().After(deadline) {
+			return time.Since(from), unsettled, nil
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// faults are the run's faults, with how each role shows it works again.
+func (e *env) faults(l *load, w *world, start time.Time) []fault {
+	victim := e.apis[rand.New(rand.NewPCG(uint64(e.c.seed), 7)).IntN(len(e.apis))]
+	rc := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(e.redisURL, "redis://"), "/0")})
+	p := &prober{l: l, u: w.prober, auction: w.probeAuction}
+	return []fault{
+		{name: "SIGKILL worker", inject: killRestart(e.roles["worker"]), working: func(ctx context.Context) (string, error) {
+			return p.workerDecides(e.metrics["worker"])
+		}},
+		{name: "SIGKILL scheduler", inject: killRestart(e.roles["scheduler"]), working: func(context.Context) (string, error) {
+			n, err := metric("http://"+e.metrics["scheduler"]+"/metrics", "gavel_batch_runs_total", `result="ok"`)
+			if err != nil || n == 0 {
+				return "", fmt.Errorf("no batch job completed by the new scheduler yet (%v)", err)
+			}
+			return fmt.Sprintf("its /metrics counts %.0f completed batch job runs", n), nil
+		}},
+		{name: "SIGKILL " + victim.name, target: victim.name, inject: killRestart(e.roles[victim.name]), working: func(context.Context) (string, error) {
+			return ready(victim)
+		}},
+		{name: "SIGKILL recommender", inject: killRestart(e.roles["recommender"]), working: func(context.Context) (string, error) {
+			res, err := http.Get("http://" + e.rec + "/recommendations?age=30&gender=female&limit=5")
+			if err != nil {
+				return "", err
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return "", fmt.Errorf("recommender: %d", res.StatusCode)
+			}
+			return "GET /recommendations 200", nil
+		}},
+		{name: "SIGKILL Redis, restarted empty", inject: func(down time.Duration) error {
+			l.lastWipe.Store(time.Now().UnixNano())
+			l.rec.ForgetLikes() // likes not flushed before the loss may be gone, by design
+			err := e.redis.kill(syscall.SIGKILL, 5*time.Second)
+			time.Sleep(down)
+			l.lastWipe.Store(time.Now().UnixNano())
+			if err != nil {
+				return err
+			}
+			return e.redis.start()
+		}, working: func(ctx context.Context) (string, error) {
+			if err := rc.Ping(ctx).Err(); err != nil {
+				return "", err
+			}
+			ev, err := allReady(e.apis)
+			return "PING, " + ev, err
+		}},
+		{name: "PostgreSQL crashed (" + e.c.pgStop + ")", inject: pgCrash(e.c.pgStop, e.c.pgStart, e.pgAddr), working: func(context.Context) (string, error) {
+			return allReady(e.apis)
+		}},
+	}
+}
+
+// prober shows that a restarted worker decides bids: it bids on its own auction, after
+// the restart, and waits for the decision.
+type prober struct {
+	l       *load
+	u       *user
+	auction int64
+	mu      sync.Mutex
+	amount  int64
+	bid     int64 // the probe bid of the current restart, 0 before it is placed
+}
+
+func (p *prober) workerDecides(metricsAddr string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bid == 0 {
+		p.amount += 1000
+		r, err := p.u.call("probe bid", "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", p.auction), map[string]int64{"amount": p.amount},
+			map[string]string{"Prefer": "wait=5"})
+		if err != nil || (r.status != http.StatusAccepted && r.status != http.StatusCreated) {
+			return "", fmt.Errorf("probe bid not accepted: %d %v", r.status, err)
+		}
+		p.bid = p.l.accepted(p.u, r, "probe 201").ID
+	}
+	r, err := p.u.call("probe read", "GET", fmt.Sprintf("/api/v1/bids/%d", p.bid), nil, nil)
+	if err != nil || r.status != http.StatusOK {
+		return "", fmt.Errorf("probe bid %d not readable: %d %v", p.bid, r.status, err)
+	}
+	var b bidBody
+	r.decode(&b)
+	p.l.rec.Decision(chaos.ShownDecision{BidID: b.ID, Status: b.Status, Where: "probe read"})
+	if b.Status == "pending" {
+		return "", fmt.Errorf("probe bid %d still pending", p.bid)
+	}
+	n, err := metric("http://"+metricsAddr+"/metrics", "gavel_bids_decided_total")
+	if err != nil || n == 0 {
+		return "", fmt.Errorf("probe bid %d decided, but not by the new worker: its gavel_bids_decided_total is %.0f (%v)", p.bid, n, err)
+	}
+	evidence := fmt.Sprintf("probe bid %d placed after the restart decided %s, the new worker counts %.0f decisions", p.bid, b.Status, n)
+	p.bid = 0
+	return evidence, nil
+}
+
+// judgeTransport sorts the transport errors into those a fault on their API instance
+// explains and the others, which fail the run.
+func judgeTransport(st *stats, fl *faultLog) (excused int, unexcused []string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, x := range st.transport {
+		if fl.excused(x) {
+			excused++
+			continue
+		}
+		unexcused = append(unexcused, fmt.Sprintf("transport error with no fault on %s: %s from %s to %s: %s",
+			x.target, x.kind, x.from.Format("15:04:05.000"), x.to.Format("15:04:05.000"), x.err))
+	}
+	return excused, unexcused
+}
+
+func soakSamples(ctx context.Context, every time.Duration, start time.Time, e *env) []sample {
+	var samples []sample
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		samples = append(samples, takeSample(time.Since(start), e.apis[0].url, "http://"+e.metrics["worker"], e.redisURL))
+		select {
+		case <-ctx.Done():
+			return samples
+		case <-t.C:
+		}
+	}
+}
+
+func printReport(c config, st *stats, l *load, seen chaos.Seen, fl *faultLog, excused int, rest time.Duration, samples []sample) {
+	fmt.Printf("\nchaos run: seed %d, %s of load on two APIs, worker, scheduler, recommender, PostgreSQL and Redis\n\n", c.seed, c.duration)
+	fmt.Println("requests by kind and outcome:")
+	for _, line := range st.table() {
+		fmt.Println("  " + line)
+	}
+	fmt.Printf("  transport errors during a fault on their API instance: %d\n", excused)
+	fmt.Printf("\nwhat clients were told, checked against the database:\n")
+	fmt.Printf("  %d bids accepted, %d decisions shown, %d stream prices, %d notifications received, %d charges acknowledged, %d likes\n",
+		len(seen.Bids), len(seen.Decisions), len(seen.Prices), len(seen.Notifications), len(seen.Charges), len(seen.Likes))
+	fmt.Printf("  %d stream events in all; at rest %.1fs after the load\n", l.events.Load(), rest.Seconds())
+	fmt.Println("\nfaults:")
+	for _, line := range fl.lines {
+		fmt.Println("  " + line)
+	}
+	if len(samples) > 0 {
+		fmt.Println("\nsoak samples (API 1, worker, Redis):")
+		for _, line := range soakTable(samples) {
+			fmt.Println("  " + line)
+		}
+	}
 }
