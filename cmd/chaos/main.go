@@ -118,6 +118,8 @@ func run(c config) (int, error) {
 	}
 	c.log.Info("chaos: load and faults", "duration", c.duration, "bidders", len(w.bidders), "auctions", len(l.auctions))
 
+	// Fault times count from the start of the load (the set-up's sign-ups take seconds).
+	loadStart := time.Now()
 	loadCtx, stopLoad := context.WithTimeout(ctx, c.duration)
 	defer stopLoad()
 	var wg sync.WaitGroup
@@ -138,12 +140,12 @@ func run(c config) (int, error) {
 	var faultWG sync.WaitGroup
 	var samples []sample
 	if c.soak > 0 {
-		wg.Go(func() { samples = soakSamples(loadCtx, c.soak, start, e) })
+		wg.Go(func() { samples = soakSamples(loadCtx, c.soak, loadStart, e) })
 	} else {
 		faults := schedule(c.seed, c.duration, e.faults(l, w, start))
 		for _, f := range faults {
 			fmt.Printf("  fault planned at %5.1fs: %s, down %.1fs\n", f.at.Seconds(), f.name, f.down.Seconds())
-			faultWG.Go(func() { fl.run(ctx, start, f) })
+			faultWG.Go(func() { fl.run(ctx, loadStart, f) })
 		}
 	}
 	wg.Wait()
