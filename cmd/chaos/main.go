@@ -69,6 +69,7 @@ func main() {
 	flag.DurationVar(&c.settleWithin, "settle", 2*time.Minute, "how long the system has to come to rest by itself after the load")
 	flag.BoolVar(&c.strictExits, "strict-exits", false, "fail the run when a role exits by itself (by default it is restarted a second later, as docker compose does, and reported)")
 	flag.Parse()
+	closeInheritedOnExec()
 	c.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if c.seed == 0 {
 		c.seed = time.Now().UnixNano() % 1_000_000_000

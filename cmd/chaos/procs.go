@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,4 +137,20 @@ func (p *proc) unexpectedExits() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.died...)
+}
+
+// closeInheritedOnExec marks every file descriptor above stderr close-on-exec. The run
+// is usually started under `flock LOCK make chaos`, whose lock descriptor it inherits:
+// without this, the PostgreSQL server that the fault starts again would inherit it too,
+// and hold the lock for as long as it runs.
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return // not Linux: nothing known to leak
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
