@@ -249,17 +249,23 @@ func stands(shown, now string) bool {
 }
 
 // checkPrices holds every price a stream showed to its auction's real prices: the start
-// price with no bid, or the amount of a bid that led (bids lead in ID order, and
-// bid_count counts those that led, so the count at a leader is its rank among them).
+// price with no bid, or the amount of a bid that led. bid_count counts the bids that led,
+// so at a leader it is the leader's rank among them in decision order, which is the order
+// of their amounts (a straight bid leads only above the price before it). Bid IDs do not
+// give that order: a batch of bids placed together is numbered by bidder.
 func checkPrices(r *report, w *world, shown []ShownPrice) {
-	ledAt := map[int64]map[int64]int64{} // auction -> price -> bid_count at that price
-	for _, id := range sortedKeys(w.bids, cmpInt) {
-		b := w.bids[id]
+	led := map[int64][]int64{} // auction -> amounts of the bids that led
+	for _, b := range w.bids {
 		if b.Status == db.BidLeading || b.Status == db.BidOutbid || b.Status == db.BidWon {
-			if ledAt[b.AuctionID] == nil {
-				ledAt[b.AuctionID] = map[int64]int64{}
-			}
-			ledAt[b.AuctionID][b.Amount] = int64(len(ledAt[b.AuctionID])) + 1
+			led[b.AuctionID] = append(led[b.AuctionID], b.Amount)
+		}
+	}
+	ledAt := map[int64]map[int64]int64{} // auction -> price -> bid_count at that price
+	for a, amounts := range led {
+		slices.Sort(amounts)
+		ledAt[a] = make(map[int64]int64, len(amounts))
+		for i, amount := range amounts {
+			ledAt[a][amount] = int64(i) + 1
 		}
 	}
 	for _, p := range shown {
