@@ -229,15 +229,16 @@ var sorts = map[string]bool{
 
 // listFilter reads the list query of api/openapi.yaml.
 func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
+	var bad badParams
 	f := db.ListFilter{Sort: c.DefaultQuery("sort", db.SortNewest), Status: c.Query("status"), Q: strings.TrimSpace(c.Query("q"))}
 	if !sorts[f.Sort] {
-		return f, invalid("sort", "must be one of newest, ending_soon, price_asc, price_desc, most_bids, popular")
+		bad.add("sort", "must be one of newest, ending_soon, price_asc, price_desc, most_bids, popular")
 	}
 	if _, ok := c.GetQuery("status"); ok && !statuses[f.Status] {
-		return f, invalid("status", "must be one of READY, PENDING, DONE")
+		bad.add("status", "must be one of READY, PENDING, DONE")
 	}
 	if len(f.Q) > 100 {
-		return f, invalid("q", "must be at most 100 characters")
+		bad.add("q", "must be at most 100 characters")
 	}
 	for _, p := range []struct {
 		name string
@@ -246,7 +247,8 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 		if raw, ok := c.GetQuery(p.name); ok {
 			n, err := strconv.ParseInt(raw, 10, 64)
 			if err != nil {
-				return f, invalid(p.name, "must be an integer")
+				bad.add(p.name, "must be an integer")
+				continue
 			}
 			*p.dst = &n
 		}
@@ -254,19 +256,20 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 	if raw, ok := c.GetQuery("seller_id"); ok {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n <= 0 {
-			return f, invalid("seller_id", "must be a positive integer")
+			bad.add("seller_id", "must be a positive integer")
 		}
 		f.SellerID = n
 	}
 	var cur listCursor
 	limit, has, p := s.pageParams(c, &cur)
-	if p != nil {
+	bad.merge(p)
+	if has && cur.Sort != f.Sort {
+		bad.add("cursor", "belongs to another sort")
+	}
+	if p := bad.problem(); p != nil {
 		return f, p
 	}
 	if has {
-		if cur.Sort != f.Sort {
-			return f, invalid("cursor", "belongs to another sort")
-		}
 		f.After = &cur.Pos
 	}
 	f.Limit = limit

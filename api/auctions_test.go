@@ -347,6 +347,23 @@ func TestListingRefusesBadQueries(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.status, q)
 		assert.Equal(t, "validation_failed", res.problemCode(t), q)
 	}
+	// Every bad parameter is named, not only the first.
+	res = c.do("GET", "/api/v1/auctions?sort=cheapest&status=OPEN&min_price=ten&max_price=x&seller_id=0&limit=0&cursor=abc&q="+strings.Repeat("q", 101), nil)
+	assert.Equal(t, http.StatusBadRequest, res.status)
+	var bad struct {
+		Errors []struct {
+			Field string `json:"field"`
+		} `json:"errors"`
+	}
+	res.decode(t, &bad)
+	var fields []string
+	for _, e := range bad.Errors {
+		fields = append(fields, e.Field)
+	}
+	assert.ElementsMatch(t, []string{"sort", "status", "q", "min_price", "max_price", "seller_id", "limit", "cursor"}, fields)
+	res = c.do("GET", "/api/v1/me/bids?status=nope&limit=500", nil)
+	res.decode(t, &bad)
+	assert.Len(t, bad.Errors, 2, "%s", res.body)
 	res = c.do("GET", "/api/v1/auctions?sort=price_desc&cursor="+url.QueryEscape(*page.NextCursor), nil)
 	assert.Equal(t, http.StatusOK, res.status)
 	assert.Equal(t, http.StatusUnauthorized, h.client().do("GET", "/api/v1/me/auctions", nil).status)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,6 +86,7 @@ func (s *Server) handlePlaceBid(c *gin.Context) {
 	if err != nil {
 		p := problemFor(c, s.log, err)
 		s.metrics.bids.WithLabelValues(p.Code).Inc()
+		s.explainRefusal(c, id, p)
 		writeProblem(c, p)
 		return
 	}
@@ -98,6 +100,28 @@ func (s *Server) handlePlaceBid(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.JSON(status, toBidJSON(bid))
+}
+
+// explainRefusal adds to a refused bid's problem what the client needs to try again: the
+// minimum next bid now, or when bidding opens, from the auction as it is now (a refusal
+// is rare enough to pay one more read).
+func (s *Server) explainRefusal(c *gin.Context, auctionID int64, p *Problem) {
+	if p.Code != "bid_too_low" && p.Code != "auction_not_started" {
+		return
+	}
+	a, err := s.catalogue.Get(c.Request.Context(), auctionID, 0)
+	if err != nil {
+		return
+	}
+	if p.Code == "bid_too_low" {
+		min := auction.MinNextBid(&a.Auction)
+		p.MinNextBid = &min
+		p.Detail = fmt.Sprintf("The bid is below the minimum next bid, %d.", min)
+		return
+	}
+	at := timestamp(a.StartAt)
+	p.StartAt = &at
+	p.Detail = "The auction has not started; bidding opens at " + at + "."
 }
 
 // awaitDecision re-reads the bid with a growing pause (5 ms doubling to 200 ms) until it
@@ -139,12 +163,12 @@ func (s *Server) handleGetBid(c *gin.Context) {
 var bidStatuses = map[string]bool{db.BidPending: true, db.BidLeading: true, db.BidOutbid: true, db.BidRejected: true, db.BidWon: true}
 
 func (s *Server) handleMyBids(c *gin.Context) {
+	var bad badParams
 	status, has := c.GetQuery("status")
 	if has && !bidStatuses[status] {
-		writeProblem(c, invalid("status", "must be one of pending, leading, outbid, rejected, won"))
-		return
+		bad.add("status", "must be one of pending, leading, outbid, rejected, won")
 	}
-	before, limit, ok := s.idPage(c)
+	before, limit, ok := s.idPage(c, &bad)
 	if !ok {
 		return
 	}
@@ -161,7 +185,7 @@ func (s *Server) handleAuctionBids(c *gin.Context) {
 	if !ok {
 		return
 	}
-	before, limit, ok := s.idPage(c)
+	before, limit, ok := s.idPage(c, &badParams{})
 	if !ok {
 		return
 	}

@@ -51,12 +51,28 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 	res = nell.do("POST", bids, map[string]int64{"amount": 99})
 	assert.Equal(t, http.StatusUnprocessableEntity, res.status)
 	assert.Equal(t, "bid_too_low", res.problemCode(t))
+	var tooLow struct {
+		MinNextBid int64 `json:"min_next_bid"`
+	}
+	res.decode(t, &tooLow)
+	assert.Equal(t, int64(100), tooLow.MinNextBid, "a bid_too_low says the least bid that would do")
 	res = nell.do("POST", bids, map[string]int64{"amount": 10_001})
 	assert.Equal(t, "insufficient_points", res.problemCode(t))
 	later := seller.createAuction(t, "Later", 100, time.Hour)
 	res = nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", later.ID), map[string]int64{"amount": 100})
 	assert.Equal(t, http.StatusConflict, res.status)
 	assert.Equal(t, "auction_not_started", res.problemCode(t))
+	var notStarted struct {
+		StartAt string `json:"start_at"`
+		Detail  string `json:"detail"`
+	}
+	res.decode(t, &notStarted)
+	startAt, err := time.Parse(time.RFC3339, notStarted.StartAt)
+	require.NoError(t, err, "an auction_not_started says when bidding opens: %s", res.body)
+	want, err := time.Parse(time.RFC3339, later.StartAt)
+	require.NoError(t, err)
+	assert.True(t, want.Equal(startAt), "start_at %s, the auction's %s", startAt, want)
+	assert.Contains(t, notStarted.Detail, notStarted.StartAt)
 
 	// Accepted and decided within the wait: 201 with the decision.
 	res = nell.do("POST", bids, map[string]int64{"amount": 100}, "Prefer", "wait=5", "Idempotency-Key", "n1")

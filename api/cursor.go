@@ -50,21 +50,25 @@ func (cc cursorCodec) decode(s string, v any) *Problem {
 	return nil
 }
 
-// pageParams reads ?limit= (1..100, default 20) and ?cursor= into v when present.
+// pageParams reads ?limit= (1..100, default 20) and ?cursor= into v when present; the
+// problem names both when both are bad.
 func (s *Server) pageParams(c *gin.Context, v any) (limit int64, hasCursor bool, p *Problem) {
+	var bad badParams
 	limit = 20
 	if raw, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 1 || n > 100 {
-			return 0, false, invalid("limit", "must be an integer from 1 to 100")
+			bad.add("limit", "must be an integer from 1 to 100")
 		}
 		limit = n
 	}
 	if raw, ok := c.GetQuery("cursor"); ok && raw != "" {
-		if p := s.cursors.decode(raw, v); p != nil {
-			return 0, false, p
-		}
-		hasCursor = true
+		p := s.cursors.decode(raw, v)
+		bad.merge(p)
+		hasCursor = p == nil
+	}
+	if p := bad.problem(); p != nil {
+		return 0, false, p
 	}
 	return limit, hasCursor, nil
 }
@@ -74,11 +78,13 @@ type idCursor struct {
 	Before int64 `json:"b"`
 }
 
-// idPage reads ?limit= and an id cursor; it answers the problem itself when they are bad.
-func (s *Server) idPage(c *gin.Context) (before, limit int64, ok bool) {
+// idPage reads ?limit= and an id cursor; it answers the problem itself when they, or the
+// bad parameters the caller found already, are bad.
+func (s *Server) idPage(c *gin.Context, bad *badParams) (before, limit int64, ok bool) {
 	var cur idCursor
 	limit, _, p := s.pageParams(c, &cur)
-	if p != nil {
+	bad.merge(p)
+	if p := bad.problem(); p != nil {
 		writeProblem(c, p)
 		return 0, 0, false
 	}

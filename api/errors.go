@@ -32,6 +32,10 @@ type Problem struct {
 	Errors    []auction.FieldError `json:"errors,omitempty"`
 	RequestID string               `json:"request_id,omitempty"`
 	Checks    map[string]string    `json:"checks,omitempty"`
+	// MinNextBid, on bid_too_low, is the least amount a bid may have now.
+	MinNextBid *int64 `json:"min_next_bid,omitempty"`
+	// StartAt, on auction_not_started, is when bidding opens.
+	StartAt *string `json:"start_at,omitempty"`
 	// retryAfter, in seconds, becomes a Retry-After header when positive.
 	retryAfter int
 }
@@ -46,6 +50,31 @@ func newProblem(status int, code, detail string) *Problem {
 func invalid(field, message string) *Problem {
 	p := newProblem(http.StatusBadRequest, "validation_failed", "The request is not valid.")
 	p.Errors = []auction.FieldError{{Field: field, Message: message}}
+	return p
+}
+
+// badParams collects every bad parameter of a request, so that one answer names them all.
+type badParams struct{ fields []auction.FieldError }
+
+// add records one bad parameter.
+func (b *badParams) add(field, message string) {
+	b.fields = append(b.fields, auction.FieldError{Field: field, Message: message})
+}
+
+// merge records the fields of a validation problem (nil adds nothing).
+func (b *badParams) merge(p *Problem) {
+	if p != nil {
+		b.fields = append(b.fields, p.Errors...)
+	}
+}
+
+// problem is the 400 naming every bad parameter, or nil when there is none.
+func (b *badParams) problem() *Problem {
+	if len(b.fields) == 0 {
+		return nil
+	}
+	p := newProblem(http.StatusBadRequest, "validation_failed", "The request is not valid.")
+	p.Errors = b.fields
 	return p
 }
 

@@ -59,16 +59,16 @@ func (s *Server) handleMySubscriptions(c *gin.Context) {
 }
 
 func (s *Server) handleNotifications(c *gin.Context) {
+	var bad badParams
 	unread := false
 	if raw, has := c.GetQuery("unread"); has {
 		v, err := strconv.ParseBool(raw)
 		if err != nil {
-			writeProblem(c, invalid("unread", "must be true or false"))
-			return
+			bad.add("unread", "must be true or false")
 		}
 		unread = v
 	}
-	before, limit, ok := s.idPage(c)
+	before, limit, ok := s.idPage(c, &bad)
 	if !ok {
 		return
 	}

@@ -52,7 +52,7 @@ func (s *Server) handleCharge(c *gin.Context) {
 }
 
 func (s *Server) handleLedger(c *gin.Context) {
-	before, limit, ok := s.idPage(c)
+	before, limit, ok := s.idPage(c, &badParams{})
 	if !ok {
 		return
 	}
