@@ -7,11 +7,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -56,21 +59,41 @@ func Open(ctx context.Context, rawURL, dataDir string) (*DB, error) {
 	} else {
 		d = openPostgres(rawURL)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pingCtx, cancel := context.WithTimeout(ctx, openWait)
 	defer cancel()
 	for {
 		// A new SQLite file switching to WAL while another process migrates it can answer
-		// SQLITE_BUSY at once, whatever the busy timeout: try again for a while.
+		// SQLITE_BUSY at once, whatever the busy timeout; a PostgreSQL that is down,
+		// restarting or recovering refuses connections or says it is starting up. A role
+		// started meanwhile waits for it rather than exit.
 		err := d.PingContext(pingCtx)
 		if err == nil {
 			return d, nil
 		}
-		if !retryable(err) || pingCtx.Err() != nil {
+		if !(retryable(err) || notUpYet(err)) || pingCtx.Err() != nil {
 			_ = d.Close()
 			return nil, fmt.Errorf("db: connect to %s: %w", d.Kind, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		pause := 20 * time.Millisecond
+		if notUpYet(err) {
+			pause = 200 * time.Millisecond
+		}
+		select {
+		case <-pingCtx.Done():
+		case <-time.After(pause):
+		}
 	}
+}
+
+// openWait is how long Open waits for a database that is not up yet.
+const openWait = 30 * time.Second
+
+// notUpYet reports an error of a PostgreSQL server that is down or not taking connections
+// yet: refused, cut off while connecting, starting up or recovering.
+func notUpYet(err error) bool {
+	var op *net.OpError
+	return Unreachable(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &op)
 }
 
 func openPostgres(dsn string) *DB {
