@@ -32,19 +32,33 @@ type Options struct {
 	Seed uint64
 	// Password is every seeded user's password.
 	Password string
+	// Points is what every seeded user holds to bid with (a charge in the ledger);
+	// negative: none. 0 means DefaultPoints.
+	Points int64
 }
+
+// DefaultPoints is what each seeded user gets unless Options.Points says otherwise.
+const DefaultPoints = 100_000
+
+// Email is the e-mail of the seeded user with the given ID: predictable, so that the
+// people trying the demo can log in.
+func Email(userID int64) string { return fmt.Sprintf("seed-%d@example.com", userID) }
 
 // Result says what was loaded.
 type Result struct {
 	Users, Auctions, Images int64
-	Took                    time.Duration
+	// FirstUserID and LastUserID bound the IDs of the users loaded (see Email).
+	FirstUserID, LastUserID int64
+	// Points is what each of them holds.
+	Points int64
+	Took   time.Duration
 }
 
 // demoImages is how many distinct image files the image rows share.
 const demoImages = 12
 
-// Run loads the data. It appends to what is there: users get e-mails unique to this run,
-// and auctions and images take ids after the largest existing ones.
+// Run loads the data. It appends to what is there: users, auctions and images take ids
+// after the largest existing ones, and users' e-mails follow from their ids (Email).
 func Run(ctx context.Context, log *slog.Logger, d *db.DB, store imagestore.Store, o Options) (Result, error) {
 	start := time.Now()
 	if o.Users <= 0 {
@@ -53,6 +67,10 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, store imagestore.Store
 	if o.Password == "" {
 		o.Password = "gavel-demo"
 	}
+	if o.Points == 0 {
+		o.Points = DefaultPoints
+	}
+	o.Points = max(o.Points, 0)
 	files, err := demoFiles(ctx, store)
 	if err != nil {
 		return Result{}, err
@@ -88,19 +106,21 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, store imagestore.Store
 func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Result, error) {
 	var res Result
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(time.Now().UnixNano())))
-	run := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)
 	now := time.Now().UTC()
-	var bases [3]int64
-	for i, t := range []string{"users", "auctions", "auction_images"} {
+	var bases [4]int64
+	for i, t := range []string{"users", "auctions", "auction_images", "point_ledger"} {
 		var err error
 		if bases[i], err = l.MaxID(ctx, t); err != nil {
 			return res, err
+		}
+		if t == "point_ledger" {
+			continue // one row per user: not worth rebuilding its indexes
 		}
 		if err := l.DeferIndexes(ctx, t); err != nil {
 			return res, err
 		}
 	}
-	userBase, auctionBase, imageBase := bases[0], bases[1], bases[2]
+	userBase, auctionBase, imageBase, ledgerBase := bases[0], bases[1], bases[2], bases[3]
 
 	hash := auction.HashPassword(o.Password)
 	var k int64
@@ -113,13 +133,29 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 				return nil, false
 			}
 			k++
-			email := fmt.Sprintf("seed-%s-%d@example.com", run, k)
+			email := Email(userBase + k)
 			birth := time.Date(1950+rng.IntN(58), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 			return []any{userBase + k, email, email, hash, nicknames[rng.IntN(len(nicknames))], birth,
-				auction.Genders[rng.IntN(len(auction.Genders))], "user", int64(0), int64(0), now, now}, true
+				auction.Genders[rng.IntN(len(auction.Genders))], "user", o.Points, int64(0), now, now}, true
 		})
 	if err != nil {
 		return res, err
+	}
+	res.FirstUserID, res.LastUserID, res.Points = userBase+1, userBase+res.Users, o.Points
+	// Each user's points come from a charge in the ledger, as if they had bought them.
+	if o.Points > 0 {
+		k = 0
+		_, err = l.Copy(ctx, "point_ledger", []string{"id", "user_id", "kind", "delta", "held_delta", "created_at"},
+			func() ([]any, bool) {
+				if k == res.Users {
+					return nil, false
+				}
+				k++
+				return []any{ledgerBase + k, userBase + k, db.KindCharge, o.Points, int64(0), now}, true
+			})
+		if err != nil {
+			return res, err
+		}
 	}
 
 	// Image rows are made with their auctions and loaded after them (they reference them).
@@ -169,7 +205,7 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 	if err != nil {
 		return res, err
 	}
-	for _, t := range []string{"users", "auctions", "auction_images"} {
+	for _, t := range []string{"users", "auctions", "auction_images", "point_ledger"} {
 		if err := l.SyncIDSequence(ctx, t); err != nil {
 			return res, err
 		}

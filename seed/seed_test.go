@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
 	"github.com/gavelhq/gavel/seed"
@@ -26,6 +27,20 @@ func TestSeedLoadsConsistentDataAndCanRunAgain(t *testing.T) {
 	assert.EqualValues(t, 20, res.Users)
 	assert.EqualValues(t, 600, res.Auctions)
 	assert.InDelta(t, 1200, res.Images, 300)
+
+	// Every seeded user can log in with a predictable e-mail and bid with points that a
+	// charge in the ledger accounts for.
+	assert.EqualValues(t, 1, res.FirstUserID)
+	assert.EqualValues(t, 20, res.LastUserID)
+	for _, id := range []int64{res.FirstUserID, res.LastUserID} {
+		u, err := (&auction.Accounts{DB: d}).Authenticate(ctx, seed.Email(id), "gavel-demo")
+		require.NoError(t, err, seed.Email(id))
+		assert.EqualValues(t, seed.DefaultPoints, u.PointsAvailable)
+		var sum int64
+		require.NoError(t, d.NewSelect().Model((*db.LedgerEntry)(nil)).ColumnExpr("COALESCE(SUM(delta), 0)").
+			Where("user_id = ?", id).Scan(ctx, &sum))
+		assert.Equal(t, u.PointsAvailable, sum, "the ledger accounts for the points")
+	}
 
 	var rows []db.Auction
 	require.NoError(t, d.NewSelect().Model(&rows).Scan(ctx))
@@ -60,8 +75,9 @@ func TestSeedLoadsConsistentDataAndCanRunAgain(t *testing.T) {
 	}
 
 	// A second run appends, and the ids the database hands out afterwards are free.
-	_, err = seed.Run(ctx, testenv.Discard(), d, store, seed.Options{Auctions: 50, Users: 5, ImagesPerAuction: 1})
+	res, err = seed.Run(ctx, testenv.Discard(), d, store, seed.Options{Auctions: 50, Users: 5, ImagesPerAuction: 1})
 	require.NoError(t, err)
+	assert.EqualValues(t, 21, res.FirstUserID, "the second run's users follow the first's")
 	n, err := d.NewSelect().Model((*db.Auction)(nil)).Count(ctx)
 	require.NoError(t, err)
 	assert.EqualValues(t, 650, n)

@@ -26,6 +26,10 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	if len(args) > 0 && args[0] == "sse" {
 		return runBenchSSE(ctx, cfg, log, stdout, args[1:])
 	}
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, commandUsage["bench"])
+		return nil
+	}
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("%w: usage: gavel bench list|bids|settle|sse [flags] (-h for the flags)", errUsage)
 	}
@@ -36,8 +40,8 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	only := fs.String("scenario", "", "comma-separated scenarios (newest, deep-5000, ending-soon, search); all by default")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load before each scenario")
 	cache := fs.String("cache", "", "the target's GAVEL_LIST_CACHE_TTL, to label the figures (0: off); the client cannot tell")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parseFlags(fs, args[1:], stdout); help || err != nil {
+		return err
 	}
 	cacheLine, err := listCacheLine(*cache)
 	if err != nil {
@@ -88,8 +92,8 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	auctions := fs.Int("auctions", 10_000, "auctions for the spread mode")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
 	metrics := fs.String("metrics-url", "", "comma-separated /metrics of the processes running the worker, for its decision histogram (default: the API's, which in gavel dev has the worker's)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	baseURL := strings.TrimRight(*base, "/")
 	metricsURLs := []string{baseURL + "/metrics"}
@@ -212,8 +216,8 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 	bidders := fs.Int("bidders", 1_000, "bidders")
 	sellers := fs.Int("sellers", 1_000, "sellers the auctions are spread over (1: every settlement pays the same seller)")
 	parallel := fs.Int("parallel", 8, "auctions closed at a time")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	if *auctions < 1 || *bidders < 2 || *parallel < 1 || *sellers < 1 {
 		return fmt.Errorf("%w: --auctions, --sellers, --parallel >= 1 and --bidders >= 2", errUsage)
@@ -251,8 +255,8 @@ func runBenchSSE(ctx context.Context, cfg config.Config, log *slog.Logger, stdou
 	rate := fs.Int("rate", 50, "bids per second")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
 	debug := fs.String("debug-url", "", "the API's GAVEL_DEBUG_ADDR listener, to collect garbage before reading memory")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	if *clients < 1 || *auctions < 1 || *bidders < 1 || *rate < 1 || *duration <= 0 {
 		return fmt.Errorf("%w: every number must be positive", errUsage)

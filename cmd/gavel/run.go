@@ -42,6 +42,71 @@ commands:
 configuration comes from the environment: see README.md.
 `
 
+// commandUsage is what `gavel COMMAND --help` prints for the commands without flags of
+// their own (those with flags list them too).
+var commandUsage = map[string]string{
+	"dev": `usage: gavel dev
+
+API, worker, scheduler and recommender in one process, on an embedded SQLite database in
+GAVEL_DATA_DIR and an in-process Redis unless DATABASE_URL / REDIS_URL are set. It migrates
+the database on start.
+`,
+	"api": `usage: gavel api
+
+The HTTP API on GAVEL_HTTP_ADDR. Needs DATABASE_URL (migrated) and REDIS_URL.
+`,
+	"worker": `usage: gavel worker
+
+The Asynq worker (queues critical, default, low). Needs DATABASE_URL (migrated) and
+REDIS_URL; /metrics on GAVEL_METRICS_ADDR.
+`,
+	"migrate": `usage: gavel migrate
+
+Applies the embedded migrations to DATABASE_URL (or the SQLite file in GAVEL_DATA_DIR);
+safe to run from several processes at once.
+`,
+	"user": `usage: gavel user promote EMAIL
+
+Makes the user with that e-mail an admin (the Asynq dashboard at /ops/asynq/).
+`,
+	"recommender": `usage: gavel recommender
+
+The recommendation service on GAVEL_HTTP_ADDR, /metrics included. Needs DATABASE_URL
+(migrated).
+`,
+	"bench": `usage: gavel bench list|bids|settle|sse [flags]
+
+  list     load-test the listing API of a running Gavel
+  bids     bidders with real sessions bid through the API of a running Gavel
+  settle   time one scheduler closing and settling many auctions that end together
+  sse      hold many auction streams open while bids change prices
+
+gavel bench SUBCOMMAND -h lists its flags.
+`,
+}
+
+// isHelp reports an argument that asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
+
+// parseFlags parses args into fs. On -h or --help it prints the command's usage and flags
+// to stdout and reports help, which the caller answers by exiting 0.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err error) {
+	fs.SetOutput(io.Discard)
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage: gavel %s [flags]\n\nflags:\n", fs.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: %v (gavel %s -h lists the flags)", errUsage, err, fs.Name())
+	}
+	return false, nil
+}
+
 // errUsage marks a command line that makes no sense; it exits with status 2.
 var errUsage = errors.New("bad command line")
 
@@ -70,6 +135,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := newLogger(cfg, stderr)
 	cmd, rest := args[0], args[1:]
+	if text, ok := commandUsage[cmd]; ok && len(rest) > 0 && isHelp(rest[0]) {
+		fmt.Fprint(stdout, text)
+		return nil
+	}
 	log.Debug("starting", "command", cmd, "config", cfg)
 
 	switch cmd {
@@ -127,8 +196,9 @@ func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	fs.Float64Var(&o.ImagesPerAuction, "images-per-auction", 2, "average image rows per auction (0-4)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	fs.StringVar(&o.Password, "password", "gavel-demo", "password of every seeded user")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	fs.Int64Var(&o.Points, "points", seed.DefaultPoints, "points every seeded user holds (-1: none)")
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	if o.Auctions < 0 || o.Users < 0 || o.ImagesPerAuction < 0 || o.ImagesPerAuction > 2 {
 		return fmt.Errorf("%w: counts must be >= 0 and --images-per-auction at most 2", errUsage)
@@ -146,8 +216,12 @@ func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %d users, %d auctions, %d images in %s (password %q)\n",
-		res.Users, res.Auctions, res.Images, res.Took.Round(time.Millisecond), o.Password)
+	fmt.Fprintf(stdout, "seeded %d users, %d auctions, %d images in %s\n",
+		res.Users, res.Auctions, res.Images, res.Took.Round(time.Millisecond))
+	if res.Users > 0 {
+		fmt.Fprintf(stdout, "log in as %s ... %s with password %q; each holds %d points\n",
+			seed.Email(res.FirstUserID), seed.Email(res.LastUserID), o.Password, res.Points)
+	}
 	return nil
 }
 
@@ -170,8 +244,8 @@ func runUser(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 func runScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	once := fs.Bool("once", false, "run the jobs once, print a summary line per job, and exit; non-zero on failure")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		return err
 	}
 	if !*once {
 		if fs.NArg() > 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"regexp"
 	"strings"
 	"testing"
@@ -194,4 +195,58 @@ func BenchmarkDevStartup(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+func TestEveryCommandAnswersHelp(t *testing.T) {
+	t.Parallel()
+	env := func(k string) string { return map[string]string{"GAVEL_DATA_DIR": t.TempDir()}[k] }
+	for _, cmd := range [][]string{
+		{"dev"}, {"api"}, {"worker"}, {"scheduler"}, {"migrate"}, {"seed"}, {"user"}, {"recommender"},
+		{"bench"}, {"bench", "list"}, {"bench", "bids"}, {"bench", "settle"}, {"bench", "sse"},
+	} {
+		for _, flag := range []string{"--help", "-h"} {
+			var out bytes.Buffer
+			args := append(append([]string{}, cmd...), flag)
+			err := run(context.Background(), args, env, &out, io.Discard)
+			require.NoError(t, err, "%v", args)
+			assert.Contains(t, out.String(), "usage: gavel "+strings.Join(cmd, " "), "%v", args)
+		}
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"seed", "-h"}, env, &out, io.Discard))
+	assert.Contains(t, out.String(), "-auctions", "a command with flags lists them")
+}
+
+func TestSeedSaysHowToLogIn(t *testing.T) {
+	t.Parallel()
+	env := devEnv(t, false)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"seed", "--auctions", "20", "--users", "3"},
+		func(k string) string { return env[k] }, &out, io.Discard))
+	m := regexp.MustCompile(`log in as (seed-(\d+)@example\.com) \.\.\. seed-(\d+)@example\.com with password "gavel-demo"; each holds 100000 points`).
+		FindStringSubmatch(out.String())
+	require.NotNil(t, m, "%s", out.String())
+	first, last := m[2], m[3]
+	assert.NotEqual(t, first, last)
+
+	// The printed account logs in and holds the points.
+	base, stop := startDev(t, env)
+	defer func() { require.NoError(t, stop()) }()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	res, err := hc.Post(base+"/api/v1/sessions", "application/json",
+		strings.NewReader(`{"email":"`+m[1]+`","password":"gavel-demo"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, err = hc.Get(base + "/api/v1/me")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var me struct {
+		Points struct {
+			Available int64 `json:"available"`
+		} `json:"points"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&me))
+	assert.EqualValues(t, 100000, me.Points.Available)
 }
