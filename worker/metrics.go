@@ -21,8 +21,8 @@ func newMetrics(reg prometheus.Registerer, rdb redis.UniversalClient) *metrics {
 			Name: "gavel_bids_decided_total", Help: "Bids decided, by status at the end of their decision (leading, outbid, rejected).",
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "gavel_bid_decision_seconds",
-			Help:    "Time from a bid's placement (its created_at) to the durable commit of its decision, taken when the commit has returned.",
+			Name: "gavel_bid_decision_seconds",
+			Help: "Time from a bid's placement (its created_at) to the durable commit of its decision, taken when the commit has returned.",
 			// 1 ms wide up to 50 ms, where most decisions fall, so that p50 and p99 read
 			// from the buckets are exact to a millisecond.
 			Buckets: append(prometheus.LinearBuckets(0.001, 0.001, 50),
