@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -113,6 +114,38 @@ func writeEvent(c *gin.Context, m live.Message) error {
 	return err
 }
 
+// stamped is the event's data with the fields every client may rely on added to the JSON
+// object: server_time (now, for countdowns on clients whose clock is wrong) and, for
+// auction events published without it, the auction's end_at.
+func stamped(m live.Message, endAt string) live.Message {
+	d := bytes.TrimRight(m.Data, " \n")
+	if len(d) < 2 || d[len(d)-1] != '}' {
+		return m
+	}
+	out := make([]byte, 0, len(d)+80)
+	out = append(out, d[:len(d)-1]...)
+	sep := func() {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+	}
+	if endAt != "" && !bytes.Contains(d, []byte(`"end_at"`)) {
+		sep()
+		out = append(out, `"end_at":"`...)
+		out = append(out, endAt...)
+		out = append(out, '"')
+	}
+	if !bytes.Contains(d, []byte(`"server_time"`)) {
+		sep()
+		out = append(out, `"server_time":"`...)
+		out = append(out, live.Timestamp(time.Now())...)
+		out = append(out, '"')
+	}
+	out = append(out, '}')
+	m.Data = out
+	return m
+}
+
 // flush sends what was written; a client that accepts nothing for the write timeout is
 // cut off (its handler would otherwise hang in a write forever).
 func (s *Server) flush(c *gin.Context) error {
@@ -124,7 +157,7 @@ func (s *Server) flush(c *gin.Context) error {
 // pump sends the client's live events, skipping those `seen` says were sent already,
 // with a comment line every heartbeat, until the client goes, falls behind (the hub drops
 // it) or the server stops.
-func (s *Server) pump(c *gin.Context, client *live.Client, seen func(*live.Message) bool) {
+func (s *Server) pump(c *gin.Context, client *live.Client, seen func(*live.Message) bool, shape func(live.Message) live.Message) {
 	ticker := time.NewTicker(s.heartbeat)
 	defer ticker.Stop()
 	done := c.Request.Context().Done()
@@ -143,7 +176,7 @@ func (s *Server) pump(c *gin.Context, client *live.Client, seen func(*live.Messa
 			if seen(m) {
 				continue
 			}
-			if writeEvent(c, *m) != nil {
+			if writeEvent(c, shape(*m)) != nil {
 				return
 			}
 			// Write what else is waiting before the one flush.
@@ -154,7 +187,7 @@ func (s *Server) pump(c *gin.Context, client *live.Client, seen func(*live.Messa
 						_ = s.flush(c)
 						return
 					}
-					if !seen(m) && writeEvent(c, *m) != nil {
+					if !seen(m) && writeEvent(c, shape(*m)) != nil {
 						return
 					}
 				default:
@@ -200,12 +233,11 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 		}
 	}
 	if err == nil && !known {
-		// The current state as a price event, under the newest event's ID.
+		// The current state, as a price event and a status event under the newest event's
+		// ID (a DONE auction's names the winner).
 		var at string
 		if at, err = live.LastID(ctx, s.redis, id); err == nil {
-			first = []live.Message{{ID: at, Event: "price", Data: mustJSON(live.PriceEvent{AuctionID: a.ID,
-				CurrentPrice: a.CurrentPrice, MinNextBid: auction.MinNextBid(&a.Auction), BidCount: a.BidCount,
-				At: live.Timestamp(a.UpdatedAt)})}}
+			first = currentState(a, at)
 			last = at
 		}
 	}
@@ -213,9 +245,10 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	endAt := timestamp(a.EndAt)
 	sse(c)
 	for _, m := range first {
-		if writeEvent(c, m) != nil {
+		if writeEvent(c, stamped(m, endAt)) != nil {
 			return
 		}
 		last = m.ID
@@ -229,7 +262,32 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 		}
 		last = m.ID
 		return false
+	}, func(m live.Message) live.Message {
+		if m.Event == "status" {
+			// An auction opened: a later event carries the end_at it has now.
+			var st live.StatusEvent
+			if json.Unmarshal(m.Data, &st) == nil && st.EndAt != "" {
+				endAt = st.EndAt
+			}
+		}
+		return stamped(m, endAt)
 	})
+}
+
+// currentState is an auction's state as its stream's first events, under the ID at.
+func currentState(a *db.AuctionView, at string) []live.Message {
+	endAt := timestamp(a.EndAt)
+	price := live.PriceEvent{AuctionID: a.ID, CurrentPrice: a.CurrentPrice, MinNextBid: auction.MinNextBid(&a.Auction),
+		BidCount: a.BidCount, At: live.Timestamp(a.UpdatedAt), EndAt: endAt}
+	status := live.StatusEvent{AuctionID: a.ID, Status: a.Status, EndAt: endAt}
+	if a.Status == db.StatusDone && a.LeadingAmount != nil && a.LeadingNickname != nil &&
+		a.LeadingStatus != nil && *a.LeadingStatus == db.BidWon {
+		status.Winner = &live.Winner{BidderNickname: auction.MaskNickname(*a.LeadingNickname), Amount: *a.LeadingAmount}
+	}
+	return []live.Message{
+		{ID: at, Event: "price", Data: mustJSON(price)},
+		{ID: at, Event: "status", Data: mustJSON(status)},
+	}
 }
 
 // handleNotificationStream serves the caller's notifications; with Last-Event-ID it
@@ -259,7 +317,7 @@ func (s *Server) handleNotificationStream(c *gin.Context) {
 	sse(c)
 	var sent recentIDs
 	for _, n := range missed {
-		if writeEvent(c, live.Message{ID: strconv.FormatInt(n.ID, 10), Event: "notification", Data: mustJSON(live.FromDB(n))}) != nil {
+		if writeEvent(c, stamped(live.Message{ID: strconv.FormatInt(n.ID, 10), Event: "notification", Data: mustJSON(live.FromDB(n))}, "")) != nil {
 			return
 		}
 		sent.add(n.ID)
@@ -272,7 +330,7 @@ func (s *Server) handleNotificationStream(c *gin.Context) {
 	s.pump(c, client, func(m *live.Message) bool {
 		id, _ := strconv.ParseInt(m.ID, 10, 64)
 		return !sent.add(id)
-	})
+	}, func(m live.Message) live.Message { return stamped(m, "") })
 }
 
 // recentIDs remembers the last recentIDsKept IDs added, to send each notification once.

@@ -216,8 +216,14 @@ func TestAuctionStreamOrderReplayAndStalledClients(t *testing.T) {
 	first := next(t, events)
 	assert.Equal(t, "price", first.Event)
 	assert.Equal(t, "0-0", first.ID, "no event yet")
-	assert.JSONEq(t, fmt.Sprintf(`{"auction_id": %d, "current_price": 100, "min_next_bid": 100, "bid_count": 0, "at": %q}`,
-		a.ID, decodeField(t, first.Data, "at")), first.Data)
+	assert.JSONEq(t, fmt.Sprintf(`{"auction_id": %d, "current_price": 100, "min_next_bid": 100, "bid_count": 0, "at": %q, "end_at": %q, "server_time": %q}`,
+		a.ID, decodeField(t, first.Data, "at"), a.EndAt, decodeField(t, first.Data, "server_time")), first.Data)
+	// Then the status, under the same ID.
+	status := next(t, events)
+	assert.Equal(t, "status", status.Event)
+	assert.Equal(t, "0-0", status.ID)
+	assert.JSONEq(t, fmt.Sprintf(`{"auction_id": %d, "status": %q, "end_at": %q, "winner": null, "server_time": %q}`,
+		a.ID, a.Status, a.EndAt, decodeField(t, status.Data, "server_time")), status.Data)
 
 	// A stalled client: it sends the request and never reads.
 	stalled, err := net.Dial("tcp", strings.TrimPrefix(h.srv.URL, "http://"))
@@ -305,10 +311,14 @@ func TestTwoInstances(t *testing.T) {
 
 	events, stop := two.client().stream(t, fmt.Sprintf("/api/v1/auctions/%d/stream", a.ID), "")
 	defer stop()
-	next(t, events) // the current state
+	next(t, events) // the current state: price, then status
+	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
 		map[string]int64{"amount": 250}, "Prefer", "wait=2").status)
 	e := next(t, events)
+	for e.Event == "status" { // the auction's opening
+		e = next(t, events)
+	}
 	assert.Equal(t, "price", e.Event)
 	assert.Equal(t, "250", decodeField(t, e.Data, "current_price"))
 	assert.Equal(t, "260", decodeField(t, e.Data, "min_next_bid"))
@@ -385,10 +395,14 @@ func TestAuctionStreamAfterAnEmptiedRedis(t *testing.T) {
 	a := seller.createAuction(t, "Lamp", 100, -time.Second)
 	path := fmt.Sprintf("/api/v1/auctions/%d/stream", a.ID)
 	events, stop := h.client().stream(t, path, "")
-	next(t, events) // the current state
+	next(t, events) // the current state: price, then status
+	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
 		map[string]int64{"amount": 250}, "Prefer", "wait=2").status)
 	seen := next(t, events)
+	for seen.Event == "status" { // the auction's opening
+		seen = next(t, events)
+	}
 	require.Equal(t, "250", decodeField(t, seen.Data, "current_price"))
 	stop()
 
@@ -398,4 +412,59 @@ func TestAuctionStreamAfterAnEmptiedRedis(t *testing.T) {
 	e := next(t, again)
 	assert.Equal(t, "price", e.Event)
 	assert.Equal(t, "250", decodeField(t, e.Data, "current_price"), "the price from the database")
+	e = next(t, again)
+	assert.Equal(t, "status", e.Event, "then the status from the database")
+}
+
+// An auction's stream sends a status event when the auction opens and when it ends (with
+// the winner), every event with end_at and server_time; a new stream of the ended auction
+// starts with its final price and its DONE status naming the winner.
+func TestAuctionStreamStatusEvents(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWithWorker(t)
+	seller, nell := h.login("seller"), h.login("nell")
+	nell.charge(t, 1_000)
+	start := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	res := seller.do("POST", "/api/v1/auctions", map[string]any{"name": "Clock", "start_price": 100,
+		"start_at": rfc(start), "end_at": rfc(start.Add(2 * time.Second))})
+	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+	var a auctionOut
+	res.decode(t, &a)
+	path := fmt.Sprintf("/api/v1/auctions/%d/stream", a.ID)
+	events, stop := h.client().stream(t, path, "")
+	defer stop()
+	first, status := next(t, events), next(t, events)
+	require.Equal(t, "price", first.Event)
+	require.Equal(t, "status", status.Event)
+	assert.Equal(t, "READY", decodeField(t, status.Data, "status"))
+
+	time.Sleep(time.Until(start) + 100*time.Millisecond)
+	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
+		map[string]int64{"amount": 300}, "Prefer", "wait=2").status)
+	var statuses []string
+	var done sseEvent
+	for done.Event == "" {
+		e := next(t, events)
+		endAt, err := time.Parse(time.RFC3339, decodeField(t, e.Data, "end_at"))
+		require.NoError(t, err, "%s %s", e.Event, e.Data)
+		assert.Equal(t, rfc(start.Add(2*time.Second)), rfc(endAt), "%s %s", e.Event, e.Data)
+		assert.NotEmpty(t, decodeField(t, e.Data, "server_time"), "%s %s", e.Event, e.Data)
+		if e.Event == "status" {
+			statuses = append(statuses, decodeField(t, e.Data, "status"))
+			if decodeField(t, e.Data, "status") == "DONE" {
+				done = e
+			}
+		}
+	}
+	assert.Equal(t, []string{"PENDING", "DONE"}, statuses, "a status event on opening and on the end")
+	assert.JSONEq(t, `{"bidder_nickname": "ne***", "amount": 300}`, decodeField(t, done.Data, "winner"))
+
+	again, stop2 := h.client().stream(t, path, "")
+	defer stop2()
+	first, status = next(t, again), next(t, again)
+	assert.Equal(t, "price", first.Event)
+	assert.Equal(t, "300", decodeField(t, first.Data, "current_price"))
+	assert.Equal(t, "status", status.Event)
+	assert.Equal(t, "DONE", decodeField(t, status.Data, "status"))
+	assert.JSONEq(t, `{"bidder_nickname": "ne***", "amount": 300}`, decodeField(t, status.Data, "winner"))
 }

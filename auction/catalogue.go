@@ -16,6 +16,7 @@ import (
 
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
+	"github.com/gavelhq/gavel/live"
 	"github.com/uptrace/bun"
 )
 
@@ -63,8 +64,10 @@ type Catalogue struct {
 	DB          *db.DB
 	Images      imagestore.Store
 	Transitions Transitions // may be nil
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Status receives the status event of each auction opened (nil: none is sent).
+	Status StatusPublisher
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 func (c *Catalogue) now() time.Time {
@@ -310,13 +313,19 @@ func (c *Catalogue) Image(ctx context.Context, id int64) (*db.AuctionImage, io.R
 	return img, f, err
 }
 
+// StatusPublisher sends an auction's status events to the live streams.
+type StatusPublisher interface {
+	PublishStatus(ctx context.Context, e live.StatusEvent) error
+}
+
 // OpenDue opens every READY auction whose start has come; the scheduler's safety net.
 func (c *Catalogue) OpenDue(ctx context.Context, chunk int) (int64, error) {
 	var total int64
 	for {
-		n, err := db.OpenDueAuctions(ctx, c.DB, int64(chunk))
-		total += n
-		if err != nil || n < int64(chunk) {
+		opened, err := db.OpenDueAuctionsReturning(ctx, c.DB, int64(chunk))
+		total += int64(len(opened))
+		c.publishOpened(ctx, opened...)
+		if err != nil || len(opened) < chunk {
 			return total, err
 		}
 	}
@@ -324,7 +333,25 @@ func (c *Catalogue) OpenDue(ctx context.Context, chunk int) (int64, error) {
 
 // Open opens one auction if its start has come; the task scheduled at its start.
 func (c *Catalogue) Open(ctx context.Context, id int64) (bool, error) {
-	return db.OpenAuction(ctx, c.DB, id)
+	o, err := db.OpenAuctionReturning(ctx, c.DB, id)
+	if o != nil {
+		c.publishOpened(ctx, *o)
+	}
+	return o != nil, err
+}
+
+// publishOpened sends the PENDING status event of auctions just opened. A lost event is
+// no loss of state: a new stream starts from the database's.
+func (c *Catalogue) publishOpened(ctx context.Context, opened ...db.Opened) {
+	if c.Status == nil {
+		return
+	}
+	for _, o := range opened {
+		err := c.Status.PublishStatus(ctx, live.StatusEvent{AuctionID: o.ID, Status: db.StatusPending, EndAt: live.Timestamp(o.EndAt)})
+		if err != nil && c.Log != nil {
+			c.Log.Warn("publish auction opened", "auction_id", o.ID, "err", err)
+		}
+	}
 }
 
 func (c *Catalogue) schedule(ctx context.Context, a *db.Auction) {

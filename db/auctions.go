@@ -131,32 +131,56 @@ func Editable(ctx context.Context, idb bun.IDB, a *Auction) (bool, error) {
 // OpenDueAuctions moves READY auctions whose start has come to PENDING, at most limit of
 // them, and returns how many it moved.
 func OpenDueAuctions(ctx context.Context, idb bun.IDB, limit int64) (int64, error) {
+	opened, err := OpenDueAuctionsReturning(ctx, idb, limit)
+	return int64(len(opened)), err
+}
+
+// Opened is an auction that was just opened, for its status event.
+type Opened struct {
+	ID    int64     `bun:"id"`
+	EndAt time.Time `bun:"end_at"`
+}
+
+// OpenDueAuctionsReturning is OpenDueAuctions, returning the auctions it opened.
+func OpenDueAuctionsReturning(ctx context.Context, idb bun.IDB, limit int64) ([]Opened, error) {
 	ids := idb.NewSelect().Model((*Auction)(nil)).Column("a.id").
 		Where("a.status = ? AND a.start_at <= ?", StatusReady, now(idb)).OrderExpr("a.start_at").Limit(limit)
 	if idb.Dialect().Name() == dialect.PG {
 		ids = ids.For("UPDATE SKIP LOCKED") // a second scheduler takes the next chunk instead
 	}
-	res, err := idb.NewUpdate().Model((*Auction)(nil)).
+	var opened []Opened
+	_, err := idb.NewUpdate().Model((*Auction)(nil)).
 		Set("status = ?", StatusPending).Set("updated_at = ?", time.Now().UTC()).
 		Where("a.id IN (?)", ids).Where("a.status = ?", StatusReady).
-		Exec(ctx)
+		Returning("id, end_at").
+		Exec(ctx, &opened)
 	if err != nil {
-		return 0, fmt.Errorf("open due auctions: %w", err)
+		return nil, fmt.Errorf("open due auctions: %w", err)
 	}
-	return res.RowsAffected()
+	return opened, nil
 }
 
 // OpenAuction moves one auction to PENDING if it is READY and its start has come.
 func OpenAuction(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
-	res, err := idb.NewUpdate().Model((*Auction)(nil)).
+	o, err := OpenAuctionReturning(ctx, idb, id)
+	return o != nil, err
+}
+
+// OpenAuctionReturning is OpenAuction, returning the auction it opened (nil: none).
+func OpenAuctionReturning(ctx context.Context, idb bun.IDB, id int64) (*Opened, error) {
+	var opened []Opened
+	_, err := idb.NewUpdate().Model((*Auction)(nil)).
 		Set("status = ?", StatusPending).Set("updated_at = ?", time.Now().UTC()).
 		Where("a.id = ? AND a.status = ? AND a.start_at <= ?", id, StatusReady, now(idb)).
-		Exec(ctx)
+		Returning("id, end_at").
+		Exec(ctx, &opened)
 	if err != nil {
-		return false, fmt.Errorf("open auction: %w", err)
+		return nil, fmt.Errorf("open auction: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if len(opened) == 0 {
+		return nil, nil
+	}
+	return &opened[0], nil
 }
 
 // AuctionImages lists an auction's images in upload order.

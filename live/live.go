@@ -39,7 +39,7 @@ func stateKey(auctionID int64) string  { return fmt.Sprintf("gavel:auction:{%d}:
 
 // publishAuction appends an auction event and publishes it, in one script so that the
 // stream's order is the channel's order. A price event that is not above the last one
-// published, or any event after the auction's status event, is dropped: notification
+// published, or any event after the auction's DONE status event, is dropped: notification
 // tasks may run out of order, the stream never goes back.
 var publishAuction = redis.NewScript(`
 if redis.call('HGET', KEYS[2], 'done') then return false end
@@ -47,7 +47,7 @@ if ARGV[1] == 'price' then
   local last = redis.call('HGET', KEYS[2], 'price')
   if last and tonumber(last) >= tonumber(ARGV[3]) then return false end
   redis.call('HSET', KEYS[2], 'price', ARGV[3])
-else
+elseif ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'done', '1')
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
@@ -64,6 +64,8 @@ type PriceEvent struct {
 	MinNextBid   int64  `json:"min_next_bid"`
 	BidCount     int64  `json:"bid_count"`
 	At           string `json:"at"`
+	// EndAt is the auction's end; the API adds it to events published without it.
+	EndAt string `json:"end_at,omitempty"`
 }
 
 // Winner is the masked winner in a status event.
@@ -74,9 +76,11 @@ type Winner struct {
 
 // StatusEvent is the data of an auction stream's status event.
 type StatusEvent struct {
-	AuctionID int64   `json:"auction_id"`
-	Status    string  `json:"status"`
-	Winner    *Winner `json:"winner"`
+	AuctionID int64  `json:"auction_id"`
+	Status    string `json:"status"`
+	// EndAt is the auction's end; the API adds it to events published without it.
+	EndAt  string  `json:"end_at,omitempty"`
+	Winner *Winner `json:"winner"`
 }
 
 // Notification is a notification as the API shows it.
@@ -141,8 +145,13 @@ func auctionKeys(auctionID int64) []string {
 }
 
 // PublishStatus implements auction.Publisher.
+// A DONE status ends the stream: nothing published after it is kept.
 func (p Publisher) PublishStatus(ctx context.Context, e StatusEvent) error {
-	return p.auction(ctx, e.AuctionID, "status", e, 0)
+	done := int64(0)
+	if e.Status == db.StatusDone {
+		done = 1
+	}
+	return p.auction(ctx, e.AuctionID, "status", e, done)
 }
 
 func (p Publisher) auction(ctx context.Context, auctionID int64, event string, data any, price int64) error {

@@ -68,6 +68,7 @@ func Jobs(deps Deps) []Job {
 	notifier := &auction.Notifier{DB: d}
 	if deps.Redis != nil {
 		notifier.Publisher = live.Publisher{Redis: deps.Redis}
+		catalogue.Status = live.Publisher{Redis: deps.Redis}
 	}
 	return []Job{
 		{Name: "open-due-auctions", Run: func(ctx context.Context) (Result, error) {

@@ -29,7 +29,15 @@ type Config struct {
 	// OneBidPerDecision decides one bid per transaction instead of all pending ones, to
 	// compare the two designs in benchmarks.
 	OneBidPerDecision bool
+	// PollInterval is how often Asynq looks for due and delayed tasks; 0 is
+	// DefaultPollInterval. `gavel dev` on its in-process Redis takes a longer one, whose
+	// scripts are expensive to run idle.
+	PollInterval time.Duration
 }
+
+// DefaultPollInterval is how often the worker looks for tasks on a real Redis: the
+// defaults (1 s, 5 s) would add that much latency to every bid decision.
+const DefaultPollInterval = 10 * time.Millisecond
 
 // Run serves tasks until ctx is done, then stops taking new ones and lets those in
 // flight finish within the shutdown timeout.
@@ -40,14 +48,16 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueueWeights,
-		// The defaults (1 s, 5 s) would add that much latency to every bid decision.
 		// A window's decision task is scheduled for the window's end: the forwarder must
-		// move it to its queue promptly.
-		TaskCheckInterval:        10 * time.Millisecond,
-		DelayedTaskCheckInterval: 10 * time.Millisecond,
+		// move it to its queue promptly (see DefaultPollInterval).
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.PollInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
@@ -74,6 +84,9 @@ func Mux(log *slog.Logger, d *db.DB, rdb redis.UniversalClient) *asynq.ServeMux 
 
 func newMux(log *slog.Logger, d *db.DB, client *asynq.Client, m *metrics, oneBid bool, pub auction.Publisher) *asynq.ServeMux {
 	catalogue := &auction.Catalogue{DB: d, Log: log}
+	if pub != nil {
+		catalogue.Status = pub // the status event of an auction opened
+	}
 	bidding := &auction.Bidding{DB: d, Log: log, OneBidPerDecision: oneBid}
 	mux := asynq.NewServeMux()
 	mux.Use(logTasks(log))
