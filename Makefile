@@ -6,9 +6,14 @@ STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: run build test lint fmt bench bench-startup bench-drivers chaos
 
-## run: gavel dev on embedded defaults (SQLite in ./data, in-process Redis)
+## run: build bin/gavel (the packages are listed as they compile: the first build takes a
+## few minutes) and exec gavel dev on embedded defaults (SQLite in ./data, in-process Redis),
+## so that Ctrl-C and a SIGTERM to make reach the server
 run:
-	$(GO) run ./cmd/gavel dev
+	@echo "building bin/gavel (the first build downloads and compiles the dependencies: a few minutes)"
+	CGO_ENABLED=0 $(GO) build -v -trimpath -o bin/gavel ./cmd/gavel
+	@echo "built bin/gavel; starting gavel dev"
+	exec ./bin/gavel dev
 
 ## build: bin/gavel, pure Go
 build:
