@@ -275,7 +275,16 @@ const recommenderRefresh = 30 * time.Second
 func serveRecommender(ctx context.Context, log *slog.Logger, d *db.DB, ln net.Listener) error {
 	r := &recommend.Ranker{DB: d, Log: log}
 	go r.Run(ctx, recommenderRefresh)
-	hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// Its own /metrics: the process, and its answers by status code.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	answers := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_recommender_requests_total",
+		Help: "Requests the recommender answered, by status code."}, []string{"code"})
+	reg.MustRegister(answers)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", promhttp.InstrumentHandlerCounter(answers, r.Handler()))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
@@ -249,4 +250,23 @@ func TestSeedSaysHowToLogIn(t *testing.T) {
 	}
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&me))
 	assert.EqualValues(t, 100000, me.Points.Available)
+}
+
+func TestRecommenderServesMetrics(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = serveRecommender(ctx, testenv.Discard(), testenv.DB(t), ln) }()
+	res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	res, err = http.Get("http://" + ln.Addr().String() + "/metrics")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	body, _ := io.ReadAll(res.Body)
+	assert.Contains(t, string(body), `gavel_recommender_requests_total{code="200"} 1`)
+	assert.Contains(t, string(body), "go_goroutines")
 }
