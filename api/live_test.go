@@ -149,12 +149,12 @@ func TestNotificationsOfABiddingAndItsEnd(t *testing.T) {
 
 	time.Sleep(time.Until(start) + 100*time.Millisecond)
 	bids := fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID)
-	require.Equal(t, http.StatusCreated, nell.do("POST", bids, map[string]int64{"amount": 100}, "Prefer", "wait=2").status)
+	require.Equal(t, http.StatusCreated, nell.do("POST", bids, map[string]int64{"amount": 100}, "Prefer", "wait=10").status)
 	e := next(t, subStream)
 	assert.Equal(t, "notification", e.Event)
 	assert.Contains(t, e.Data, `"kind":"price_changed"`)
 	assert.Contains(t, e.Data, `"current_price":100`)
-	res = otto.do("POST", bids, map[string]int64{"amount": 300}, "Prefer", "wait=2")
+	res = otto.do("POST", bids, map[string]int64{"amount": 300}, "Prefer", "wait=10")
 	require.Equal(t, http.StatusCreated, res.status)
 	var win bidOut
 	res.decode(t, &win)
@@ -314,7 +314,7 @@ func TestTwoInstances(t *testing.T) {
 	next(t, events) // the current state: price, then status
 	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
-		map[string]int64{"amount": 250}, "Prefer", "wait=2").status)
+		map[string]int64{"amount": 250}, "Prefer", "wait=10").status)
 	e := next(t, events)
 	for e.Event == "status" { // the auction's opening
 		e = next(t, events)
@@ -398,7 +398,7 @@ func TestAuctionStreamAfterAnEmptiedRedis(t *testing.T) {
 	next(t, events) // the current state: price, then status
 	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
-		map[string]int64{"amount": 250}, "Prefer", "wait=2").status)
+		map[string]int64{"amount": 250}, "Prefer", "wait=10").status)
 	seen := next(t, events)
 	for seen.Event == "status" { // the auction's opening
 		seen = next(t, events)
@@ -440,7 +440,7 @@ func TestAuctionStreamStatusEvents(t *testing.T) {
 
 	time.Sleep(time.Until(start) + 100*time.Millisecond)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
-		map[string]int64{"amount": 300}, "Prefer", "wait=2").status)
+		map[string]int64{"amount": 300}, "Prefer", "wait=10").status)
 	var statuses []string
 	var done sseEvent
 	for done.Event == "" {

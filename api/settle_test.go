@@ -43,9 +43,9 @@ func TestAuctionsCloseOnTimeAndShowTheirWinner(t *testing.T) {
 	time.Sleep(time.Until(start) + 100*time.Millisecond)
 	path := fmt.Sprintf("/api/v1/auctions/%d", sold.ID)
 	bids := path + "/bids"
-	res = nell.do("POST", bids, map[string]int64{"amount": 100}, "Prefer", "wait=2")
+	res = nell.do("POST", bids, map[string]int64{"amount": 100}, "Prefer", "wait=10")
 	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
-	res = otto.do("POST", bids, map[string]int64{"amount": 300}, "Prefer", "wait=2")
+	res = otto.do("POST", bids, map[string]int64{"amount": 300}, "Prefer", "wait=10")
 	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
 	var win bidOut
 	res.decode(t, &win)
