@@ -75,6 +75,16 @@ func next(t *testing.T, events <-chan sseEvent) sseEvent {
 	return sseEvent{}
 }
 
+// nextPrice is the next event that is not a status event (such as the auction's opening).
+func nextPrice(t *testing.T, events <-chan sseEvent) sseEvent {
+	t.Helper()
+	e := next(t, events)
+	for e.Event == "status" {
+		e = next(t, events)
+	}
+	return e
+}
+
 func TestSubscriptions(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -315,10 +325,7 @@ func TestTwoInstances(t *testing.T) {
 	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
 		map[string]int64{"amount": 250}, "Prefer", "wait=10").status)
-	e := next(t, events)
-	for e.Event == "status" { // the auction's opening
-		e = next(t, events)
-	}
+	e := nextPrice(t, events)
 	assert.Equal(t, "price", e.Event)
 	assert.Equal(t, "250", decodeField(t, e.Data, "current_price"))
 	assert.Equal(t, "260", decodeField(t, e.Data, "min_next_bid"))
@@ -399,10 +406,7 @@ func TestAuctionStreamAfterAnEmptiedRedis(t *testing.T) {
 	next(t, events)
 	require.Equal(t, http.StatusCreated, nell.do("POST", fmt.Sprintf("/api/v1/auctions/%d/bids", a.ID),
 		map[string]int64{"amount": 250}, "Prefer", "wait=10").status)
-	seen := next(t, events)
-	for seen.Event == "status" { // the auction's opening
-		seen = next(t, events)
-	}
+	seen := nextPrice(t, events)
 	require.Equal(t, "250", decodeField(t, seen.Data, "current_price"))
 	stop()
 

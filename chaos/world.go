@@ -85,23 +85,20 @@ func readWorld(ctx context.Context, d *db.DB) (*world, error) {
 			return nil, fmt.Errorf("check: read %s: %w", r.what, err)
 		}
 	}
-	w.bids = make(map[int64]bidRow, len(bids))
-	for _, b := range bids {
-		w.bids[b.ID] = b
-	}
-	w.auctions = make(map[int64]auctionRow, len(auctions))
-	for _, a := range auctions {
-		w.auctions[a.ID] = a
-	}
-	w.winners = make(map[int64]winnerRow, len(winners))
-	for _, x := range winners {
-		w.winners[x.AuctionID] = x
-	}
-	w.notifications = make(map[int64]notificationRow, len(notes))
-	for _, n := range notes {
-		w.notifications[n.ID] = n
-	}
+	w.bids = byKey(bids, func(b bidRow) int64 { return b.ID })
+	w.auctions = byKey(auctions, func(a auctionRow) int64 { return a.ID })
+	w.winners = byKey(winners, func(x winnerRow) int64 { return x.AuctionID })
+	w.notifications = byKey(notes, func(n notificationRow) int64 { return n.ID })
 	return w, nil
+}
+
+// byKey indexes rows by key.
+func byKey[R any](rows []R, key func(R) int64) map[int64]R {
+	m := make(map[int64]R, len(rows))
+	for _, r := range rows {
+		m[key(r)] = r
+	}
+	return m
 }
 
 // heldOnDone sums, per DONE auction, the held points its ledger rows left: holds minus
