@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
@@ -49,13 +51,33 @@ func (s *Server) handleSignUp(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	u, err := s.accounts.SignUp(c.Request.Context(), auction.SignUp(req))
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	wait, err := s.signups.attempt(ctx, ip)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if wait > 0 {
+		writeProblem(c, rateLimited("Too many sign-ups from this address; try again later.", wait))
+		return
+	}
+	u, err := s.accounts.SignUp(ctx, auction.SignUp(req))
+	var ve *auction.ValidationError
+	if errors.As(err, &ve) || errors.Is(err, auction.ErrBusy) {
+		// Not a sign-up: a typo or a busy moment does not use up the address's allowance.
+		if err := s.signups.takeBack(ctx, ip); err != nil {
+			s.log.Warn("sign-up limit: take back", "err", err)
+		}
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, toUserJSON(u))
 }
+
+// maxEmailLen is the longest email address (RFC 5321's path limit).
+const maxEmailLen = 254
 
 func (s *Server) handleLogin(c *gin.Context) {
 	var req struct {
@@ -70,41 +92,47 @@ func (s *Server) handleLogin(c *gin.Context) {
 	case req.Email == "":
 		writeProblem(c, invalid("email", "is required"))
 		return
+	case utf8.RuneCountInString(req.Email) > maxEmailLen:
+		writeProblem(c, invalid("email", fmt.Sprintf("must be at most %d characters", maxEmailLen)))
+		return
 	case req.Password == "":
 		writeProblem(c, invalid("password", "is required"))
 		return
 	}
 	ctx := c.Request.Context()
 	key, ip := auction.EmailKey(req.Email), c.ClientIP()
-	wait, err := s.throttle.blocked(ctx, key, ip)
+	wait, err := s.throttle.attempt(ctx, key, ip)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if wait > 0 {
-		p := newProblem(http.StatusTooManyRequests, "rate_limited", "Too many failed logins; try again later.")
-		p.retryAfter = int(math.Ceil(wait.Seconds()))
-		writeProblem(c, p)
+		writeProblem(c, rateLimited("Too many failed logins; try again later.", wait))
 		return
 	}
 	u, err := s.accounts.Authenticate(ctx, req.Email, req.Password)
-	if errors.Is(err, auction.ErrInvalidCredentials) {
-		if err := s.throttle.failed(ctx, key, ip); err != nil {
-			s.log.Warn("login throttle: count failure", "err", err)
+	if err == nil || !errors.Is(err, auction.ErrInvalidCredentials) {
+		// Only a wrong password or unknown email counts against the limits.
+		if err := s.throttle.takeBack(ctx, key, ip, err == nil); err != nil {
+			s.log.Warn("login throttle: take back", "err", err)
 		}
 	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.throttle.succeeded(ctx, key); err != nil {
-		s.log.Warn("login throttle: reset", "err", err)
-	}
 	if err := startSession(c, u.ID); err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, toUserJSON(u))
+}
+
+// rateLimited is a 429 rate_limited with a Retry-After of wait (at least a second).
+func rateLimited(detail string, wait time.Duration) *Problem {
+	p := newProblem(http.StatusTooManyRequests, "rate_limited", detail)
+	p.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
+	return p
 }
 
 func (s *Server) handleLogout(c *gin.Context) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
@@ -237,7 +238,10 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 	if _, ok := c.GetQuery("status"); ok && !statuses[f.Status] {
 		bad.add("status", "must be one of READY, PENDING, DONE")
 	}
-	if len(f.Q) > 100 {
+	switch {
+	case !utf8.ValidString(f.Q):
+		bad.add("q", "must be valid UTF-8")
+	case utf8.RuneCountInString(f.Q) > 100:
 		bad.add("q", "must be at most 100 characters")
 	}
 	for _, p := range []struct {

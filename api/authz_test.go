@@ -57,7 +57,6 @@ func TestAuthorizationMatrix(t *testing.T) {
 	rows := []row{
 		{"GET", "/healthz", "/healthz", nil, allowed, allowed, allowed, allowed},
 		{"GET", "/readyz", "/readyz", nil, allowed, allowed, allowed, allowed},
-		{"GET", "/metrics", "/metrics", nil, allowed, allowed, allowed, allowed},
 		{"GET", "/openapi.json", "/openapi.json", nil, allowed, allowed, allowed, allowed},
 		{"GET", "/docs", "/docs", nil, allowed, allowed, allowed, allowed},
 		{"GET", "/ops/asynq/*path", "/ops/asynq/", nil, unauth, denied, denied, allowed},

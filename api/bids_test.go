@@ -163,7 +163,7 @@ func TestBiddingThroughTheAPI(t *testing.T) {
 	assert.Equal(t, "bid_release bid_hold charge", strings.Join(kinds, " "))
 
 	// Metrics: the API counts bids by result, the worker decisions by outcome and latency.
-	metrics := string(h.client().do("GET", "/metrics", nil).body)
+	metrics := h.metrics()
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="bid_too_low"} 1`)
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="own_auction"} 1`)
 	assert.Contains(t, metrics, `gavel_bids_placed_total{result="accepted"} 3`, "two bids and a replay")

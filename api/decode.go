@@ -16,7 +16,8 @@ const maxJSONBody = 64 << 10
 
 // decodeJSON reads a JSON request body into dst. It refuses a body that is not
 // application/json (415), larger than 64 KiB (413), malformed, of the wrong types, with
-// unknown fields or trailing data (400), naming the field where it can.
+// unknown fields, trailing data or a string with a control character (400), naming the
+// field where it can; a body that does not arrive in time is 408.
 func decodeJSON(r *http.Request, dst any) *Problem {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -25,7 +26,7 @@ func decodeJSON(r *http.Request, dst any) *Problem {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
-		return invalid("body", "could not be read")
+		return bodyProblem(err, "body")
 	}
 	if len(body) > maxJSONBody {
 		return newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
@@ -48,7 +49,7 @@ func decodeJSONBytes(body []byte, dst any) *Problem {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalid("body", "has data after the JSON object")
 	}
-	return nil
+	return stringsProblem(dst)
 }
 
 func jsonProblem(err error) *Problem {

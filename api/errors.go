@@ -98,6 +98,8 @@ var domainErrors = []struct {
 	{auction.ErrImageLimit, http.StatusConflict, "image_limit_reached"},
 	{auction.ErrUnsupportedImage, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{auction.ErrImageTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large"},
+	{auction.ErrImageDimensions, http.StatusUnprocessableEntity, "image_dimensions_too_large"},
+	{auction.ErrTooManyAuctions, http.StatusConflict, "too_many_auctions"},
 }
 
 // problemFor turns any error into the problem to answer. Unknown errors are 500s,
@@ -111,6 +113,11 @@ func problemFor(c *gin.Context, log *slog.Logger, err error) *Problem {
 	if errors.As(err, &ve) {
 		p = newProblem(http.StatusBadRequest, "validation_failed", "The request is not valid.")
 		p.Errors = ve.Fields
+		return p
+	}
+	if errors.Is(err, auction.ErrBusy) {
+		p = newProblem(http.StatusServiceUnavailable, "busy", capitalize(auction.ErrBusy.Error())+".")
+		p.retryAfter = 1
 		return p
 	}
 	for _, m := range domainErrors {

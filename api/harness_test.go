@@ -149,8 +149,15 @@ func (h *harness) checkAgainstOpenAPI(next http.Handler) http.Handler {
 			_, _ = w.Write(rec.Body.Bytes())
 		}
 
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			return // a CORS preflight: answered before routing, for every path
+		}
 		probe := r.Clone(context.Background())
 		probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+		head := r.Method == http.MethodHead
+		if head {
+			probe.Method = http.MethodGet // HEAD is GET without the body
+		}
 		route, params, err := router.FindRoute(probe)
 		if err != nil {
 			if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
@@ -170,7 +177,7 @@ func (h *harness) checkAgainstOpenAPI(next http.Handler) http.Handler {
 			RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
 			Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
 			// An event stream's body is checked by the stream tests, event by event.
-			Options: &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: streaming && rec.Code == http.StatusOK},
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: head || (streaming && rec.Code == http.StatusOK)},
 		})
 		if err != nil {
 			h.report("%s %s -> %d does not match the OpenAPI document: %v\nbody: %s", r.Method, r.URL.Path, rec.Code, err, rec.Body.String())
@@ -194,6 +201,15 @@ func checkProblem(report func(string, ...any), r *http.Request, rec *httptest.Re
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code == "" || p.Status != rec.Code {
 		report("%s %s -> %d: bad problem body %s", r.Method, r.URL.Path, rec.Code, rec.Body.String())
 	}
+}
+
+// metrics is the server's /metrics page, as GAVEL_METRICS_ADDR serves it.
+func (h *harness) metrics() string {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.api.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(h.t, http.StatusOK, rec.Code)
+	return rec.Body.String()
 }
 
 // client is one browser: it keeps its cookies.

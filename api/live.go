@@ -220,6 +220,16 @@ func (s *Server) handleAuctionStream(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if isHead(c) {
+		sse(c)
+		return
+	}
+	release, p := s.streams.open(c.ClientIP(), 0)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	defer release()
 	client := s.hub.Auction(id)
 	defer s.hub.Remove(client)
 	var first []live.Message
@@ -304,6 +314,16 @@ func (s *Server) handleNotificationStream(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	user := currentUserID(c)
+	if isHead(c) {
+		sse(c)
+		return
+	}
+	release, p := s.streams.open(c.ClientIP(), user)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	defer release()
 	client := s.hub.User(user)
 	defer s.hub.Remove(client)
 	var missed []db.Notification

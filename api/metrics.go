@@ -1,8 +1,9 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/gavelhq/gavel/db"
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,6 +36,8 @@ func newHTTPMetrics(reg prometheus.Registerer, d *db.DB) *httpMetrics {
 	return m
 }
 
-func (s *Server) handleMetrics() gin.HandlerFunc {
-	return gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+// Metrics serves the server's registry in the Prometheus text format. It is not a route
+// of the API: the process serves it on GAVEL_METRICS_ADDR, which stays private.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -63,15 +62,6 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// wellFormedQuery refuses a query string that does not parse (a bad %-escape, say).
-func wellFormedQuery(c *gin.Context) {
-	if _, err := url.ParseQuery(c.Request.URL.RawQuery); err != nil {
-		writeProblem(c, invalid("query", "is not a well-formed query string"))
-		return
-	}
-	c.Next()
-}
-
 // recoverer turns a panic into a logged 500 problem.
 func (s *Server) recoverer() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -101,17 +91,18 @@ func (s *Server) observe() gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
-		s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
-		s.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(took.Seconds())
+		method := methodLabel(c)
+		s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		s.metrics.latency.WithLabelValues(method, route).Observe(took.Seconds())
 		level := slog.LevelInfo
 		switch {
 		case status >= 500:
 			level = slog.LevelError
-		case route == "/healthz" || route == "/readyz" || route == "/metrics":
+		case route == "/healthz" || route == "/readyz":
 			level = slog.LevelDebug
 		}
 		s.log.LogAttrs(c.Request.Context(), level, "http request",
-			slog.String("method", c.Request.Method), slog.String("route", route),
+			slog.String("method", method), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("took", took),
 			slog.String("request_id", c.GetString(requestIDKey)), slog.Int64("user_id", c.GetInt64(userKey)))
 	}

@@ -48,8 +48,8 @@ func TestOperationsEndpoints(t *testing.T) {
 
 	c.do("GET", "/api/v1/me", nil)
 	res = c.do("GET", "/metrics", nil)
-	require.Equal(t, http.StatusOK, res.status)
-	body := string(res.body)
+	require.Equal(t, http.StatusNotFound, res.status, "/metrics is served on GAVEL_METRICS_ADDR, not on the API listener")
+	body := h.metrics()
 	assert.Contains(t, body, `gavel_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1`)
 	assert.Contains(t, body, "gavel_http_request_duration_seconds_bucket")
 	assert.Contains(t, body, `go_sql_max_open_connections{db_name="gavel"}`, "database pool metrics")

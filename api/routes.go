@@ -10,7 +10,8 @@ import (
 // routes lists every route of the API in one place.
 func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	r := s.engine
-	r.Use(s.recoverer(), securityHeaders, requestID(), s.observe(), wellFormedQuery)
+	r.Use(s.recoverer(), securityHeaders, requestID(), s.observe(), noControlChars, bodyDeadline(s.bodyTimeout),
+		s.origins.cors, s.origins.crossOrigin)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "not_found", "There is nothing at this path."))
 	})
@@ -20,7 +21,6 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 
 	r.GET("/healthz", s.handleHealthz)
 	r.GET("/readyz", s.handleReadyz)
-	r.GET("/metrics", s.handleMetrics())
 	r.GET("/openapi.json", handleOpenAPI)
 	r.GET("/docs", handleDocs)
 

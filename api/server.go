@@ -56,6 +56,26 @@ type Deps struct {
 	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed
 	// when deciding a client's IP; none by default.
 	TrustedProxies []string
+	// SignupsPerIPHour limits sign-ups per client IP and hour (429); 0: no limit.
+	SignupsPerIPHour int
+	// StreamsPerIP limits the event streams one client IP holds open on this instance
+	// (429); 0: no limit. NotificationStreamsPerUser limits a user's notification streams
+	// (default 10).
+	StreamsPerIP, NotificationStreamsPerUser int
+	// CORSOrigins are the browser apps' origins (scheme://host[:port]) that get CORS
+	// headers and may send state-changing requests with a session; none by default.
+	CORSOrigins []string
+	// BodyTimeout is how long a request body may take to arrive after its headers
+	// (default 30 s; then 408).
+	BodyTimeout time.Duration
+	// MaxReadyAuctions caps the READY (not yet started) auctions one seller may have
+	// (409 too_many_auctions beyond); 0: no limit.
+	MaxReadyAuctions int
+	// UploadsPerUser caps one user's image uploads in progress on this instance (default 2;
+	// 429 beyond), UploadsInFlight all of them (default 8); an upload over the latter waits
+	// up to UploadQueueWait (default 2 s) for a slot, then gets 503.
+	UploadsPerUser, UploadsInFlight int
+	UploadQueueWait                 time.Duration
 }
 
 // Server is the HTTP API.
@@ -76,6 +96,11 @@ type Server struct {
 	writeTimeout time.Duration
 	stopLive     context.CancelFunc
 	throttle     *loginThrottle
+	uploads      *uploadGate
+	signups      *signupLimit
+	streams      *streamLimits
+	origins      origins
+	bodyTimeout  time.Duration
 	cursors      cursorCodec
 	metrics      *httpMetrics
 	registry     Registry
@@ -96,8 +121,13 @@ func NewServer(d Deps) (*Server, error) {
 		redis:        d.Redis,
 		accounts:     &auction.Accounts{DB: d.DB},
 		wallet:       &auction.Wallet{DB: d.DB},
-		catalogue:    &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log},
+		catalogue:    &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log, MaxReady: d.MaxReadyAuctions},
+		uploads:      newUploadGate(d.UploadsPerUser, d.UploadsInFlight, d.UploadQueueWait),
 		throttle:     &loginThrottle{rdb: d.Redis},
+		signups:      &signupLimit{rdb: d.Redis, perHour: d.SignupsPerIPHour},
+		streams:      &streamLimits{perIP: d.StreamsPerIP, perUser: d.NotificationStreamsPerUser},
+		origins:      origins{allowed: d.CORSOrigins},
+		bodyTimeout:  d.BodyTimeout,
 		cursors:      cursorCodec{key: derive(d.SessionSecret, "cursor")},
 		registry:     d.Registry,
 		metrics:      newHTTPMetrics(d.Registry, d.DB),
@@ -114,6 +144,12 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	if s.writeTimeout <= 0 {
 		s.writeTimeout = 10 * time.Second
+	}
+	if s.streams.perUser <= 0 {
+		s.streams.perUser = 10
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = 30 * time.Second
 	}
 	if h := s.bidding.Holds; h != nil {
 		// Their ratio is the mean number of bids that shared a statement and a commit.
@@ -164,7 +200,7 @@ func (s *Server) Close() { s.stopLive() }
 func (s *Server) LiveReady() <-chan struct{} { return s.hub.Ready() }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { serveHead(s.engine, w, r) }
 
 // Routes lists every route the server serves, for the test that checks the OpenAPI document.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }

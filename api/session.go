@@ -21,7 +21,7 @@ import (
 const (
 	sessionCookie = "gavel_session"
 	sessionTTL    = 30 * 24 * time.Hour
-	sessionPrefix = "gavel:session:"
+	sessionPrefix = SessionKeyPrefix
 	// rotateKey, set in a session's values, makes the store give it a new ID on Save and
 	// delete the old one: a login never keeps a session ID chosen before it.
 	rotateKey = "_rotate"
@@ -88,6 +88,9 @@ func (s *redisStore) New(r *http.Request, name string) (*sessions.Session, error
 	return sess, nil
 }
 
+// SessionKeyPrefix starts the Redis keys of the sessions.
+const SessionKeyPrefix = "gavel:session:"
+
 // Save writes the session to Redis and sets the cookie; MaxAge < 0 deletes both.
 func (s *redisStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	ctx := r.Context()
@@ -97,7 +100,11 @@ func (s *redisStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions
 				return err
 			}
 		}
-		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		// The store's cookie attributes (Secure included), so that the browser replaces
+		// the very cookie it holds.
+		o := s.options
+		o.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &o))
 		return nil
 	}
 	if _, rotate := sess.Values[rotateKey]; rotate {

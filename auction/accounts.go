@@ -59,8 +59,12 @@ func (a *Accounts) SignUp(ctx context.Context, s SignUp) (*db.User, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	var hash string
+	if err := withHashSlot(ctx, func() { hash = HashPassword(s.Password) }); err != nil {
+		return nil, err
+	}
 	u := &db.User{
-		Email: email, EmailKey: EmailKey(email), PasswordHash: HashPassword(s.Password),
+		Email: email, EmailKey: EmailKey(email), PasswordHash: hash,
 		Nickname: nick, BirthDate: birth, Gender: s.Gender, Role: RoleUser,
 	}
 	if err := db.InsertUser(ctx, a.DB, u); err != nil {
@@ -72,17 +76,24 @@ func (a *Accounts) SignUp(ctx context.Context, s SignUp) (*db.User, error) {
 	return u, nil
 }
 
-// Authenticate returns the user whose email and password match, or ErrInvalidCredentials.
+// Authenticate returns the user whose email and password match, or ErrInvalidCredentials;
+// ErrBusy when its password check could not start in time.
 func (a *Accounts) Authenticate(ctx context.Context, email, password string) (*db.User, error) {
 	u, err := db.UserByEmailKey(ctx, a.DB, EmailKey(email))
-	if errors.Is(err, db.ErrNotFound) {
-		CheckPassword(dummyHash(), password)
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
+	hash := ""
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		hash = dummyHash()
+	case err != nil:
 		return nil, fmt.Errorf("authenticate: %w", err)
+	default:
+		hash = u.PasswordHash
 	}
-	if !CheckPassword(u.PasswordHash, password) {
+	var ok bool
+	if err := withHashSlot(ctx, func() { ok = CheckPassword(hash, password) }); err != nil {
+		return nil, err
+	}
+	if !ok || u == nil {
 		return nil, ErrInvalidCredentials
 	}
 	return u, nil

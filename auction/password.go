@@ -1,12 +1,16 @@
 package auction
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -53,3 +57,31 @@ func CheckPassword(hash, password string) bool {
 // dummyHash is checked when an email is unknown, so that a login takes as long either way;
 // made on first use, not at every start of the program.
 var dummyHash = sync.OnceValue(func() string { return HashPassword("not a real password") })
+
+// ErrBusy is what a sign-up or login gets when too many passwords are being hashed for
+// its own hash to start within HashWait.
+var ErrBusy = errors.New("too many sign-ins are being checked at once; try again in a moment")
+
+// HashWait is how long a password hash waits for one of the process's hashing slots.
+var HashWait = time.Second
+
+// hashSlots bounds the password hashes that run at once in the process, one per core:
+// each takes 19 MiB and a core for tens of milliseconds, so an unbounded burst of logins
+// or sign-ups would take all the memory and CPU (a hundred took 1.9 GB and 21 s).
+var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// withHashSlot runs fn in a hashing slot: ErrBusy when none frees up within HashWait.
+func withHashSlot(ctx context.Context, fn func()) error {
+	t := time.NewTimer(HashWait)
+	defer t.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-hashSlots }()
+	fn()
+	return nil
+}

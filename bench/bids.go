@@ -26,7 +26,8 @@ type BidOptions struct {
 	Duration time.Duration
 	Log      *slog.Logger
 	// MetricsURLs are the /metrics of the processes that run the worker (in `gavel dev`,
-	// the API's): the worker's decision histogram is read there before and after the run.
+	// its GAVEL_METRICS_ADDR): the worker's decision histogram is read there before and
+	// after the run.
 	MetricsURLs []string
 }
 

@@ -23,12 +23,14 @@ import (
 
 // SSEOptions configure RunSSE.
 type SSEOptions struct {
-	BaseURL  string
-	Clients  int // event streams held open
-	Auctions int // the streams are spread over them
-	Bidders  int
-	BidRate  int // bids per second, all bidders together
-	Duration time.Duration
+	BaseURL string
+	// MetricsURL is the API's /metrics (on its GAVEL_METRICS_ADDR), read for its memory.
+	MetricsURL string
+	Clients    int // event streams held open
+	Auctions   int // the streams are spread over them
+	Bidders    int
+	BidRate    int // bids per second, all bidders together
+	Duration   time.Duration
 	// DebugURL, when set, is the API's pprof listener: a heap profile there with gc=1
 	// collects garbage before each memory reading, so the readings compare live memory.
 	DebugURL string
@@ -372,7 +374,8 @@ func (run *SSERun) countLosses(auctionIDs []int64, changes map[int64][]int64, go
 	}
 }
 
-// memory reads the API's resident memory and Go heap in use from its /metrics.
+// memory reads the API's resident memory and Go heap in use from its /metrics
+// (MetricsURL).
 func (o SSEOptions) memory(ctx context.Context) (rss, heap float64) {
 	if o.DebugURL != "" {
 		req, _ := http.NewRequestWithContext(ctx, "GET", o.DebugURL+"/debug/pprof/heap?gc=1", nil)
@@ -381,7 +384,7 @@ func (o SSEOptions) memory(ctx context.Context) (rss, heap float64) {
 			res.Body.Close()
 		}
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", o.BaseURL+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", o.MetricsURL, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, 0

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,10 +33,17 @@ type Config struct {
 	TrustedProxies []string      // GAVEL_TRUSTED_PROXIES: comma-separated IPs or CIDRs of load balancers
 	DebugAddr      string        // GAVEL_DEBUG_ADDR: where to serve pprof; empty: nowhere
 	ListCacheTTL   time.Duration // GAVEL_LIST_CACHE_TTL: micro-cache of public list pages; 0 turns it off
-	MetricsAddr    string        // GAVEL_METRICS_ADDR: where `gavel worker` and `gavel scheduler` serve /metrics
+	MetricsAddr    string        // GAVEL_METRICS_ADDR: where every role serves /metrics (never on the API listener)
 	DecideOneByOne bool          // GAVEL_DECIDE_ONE_BY_ONE: one bid per decision transaction (benchmarks)
-	// SessionSecretGenerated is true when no secret was configured and one was made up.
-	SessionSecretGenerated bool
+	// SignupPerIPHour (GAVEL_SIGNUP_PER_IP_HOUR) limits sign-ups per client IP and hour;
+	// 0 turns the limit off.
+	SignupPerIPHour int
+	// StreamsPerIP (GAVEL_STREAMS_PER_IP) limits the event streams a client IP holds open
+	// on one API instance; 0 turns the limit off.
+	StreamsPerIP int
+	// CORSOrigins (GAVEL_CORS_ORIGINS) are the browser apps' origins, comma-separated,
+	// that get CORS headers; none: CORS is off.
+	CORSOrigins []string
 }
 
 // Load reads the configuration through getenv. Unset variables take their defaults;
@@ -146,13 +155,36 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
-	if c.SessionSecret == "" {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		c.SessionSecret = hex.EncodeToString(b)
-		c.SessionSecretGenerated = true
-	} else if len(c.SessionSecret) < 32 {
+	// An unset secret stays empty: `gavel api` refuses to start, `gavel dev` keeps one in
+	// GAVEL_DATA_DIR (DevSessionSecret).
+	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		bad("GAVEL_SESSION_SECRET", errors.New("must be at least 32 characters"))
+	}
+	c.SignupPerIPHour = 20
+	c.StreamsPerIP = 50
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"GAVEL_SIGNUP_PER_IP_HOUR", &c.SignupPerIPHour}, {"GAVEL_STREAMS_PER_IP", &c.StreamsPerIP}} {
+		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 0 || n > 1_000_000 {
+				bad(v.name, errors.New("must be a whole number from 0 (no limit) to 1000000"))
+				continue
+			}
+			*v.dst = n
+		}
+	}
+	for _, o := range strings.Split(getenv("GAVEL_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			bad("GAVEL_CORS_ORIGINS", fmt.Errorf("%q is not an origin such as https://app.example.com", o))
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
 	}
 	return c, errors.Join(errs...)
 }
@@ -187,7 +219,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("batch_every", c.BatchEvery),
 		slog.Int("batch_size", c.BatchSize),
 		slog.String("recommender_url", maskURL(c.RecommenderURL, "in-process")),
-		slog.String("session_secret", mask(c.SessionSecret, c.SessionSecretGenerated)),
+		slog.String("session_secret", mask(c.SessionSecret)),
 		slog.Bool("cookie_secure", c.CookieSecure),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
@@ -196,14 +228,41 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("list_cache_ttl", c.ListCacheTTL),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Bool("decide_one_by_one", c.DecideOneByOne),
+		slog.Int("signup_per_ip_hour", c.SignupPerIPHour),
+		slog.Int("streams_per_ip", c.StreamsPerIP),
+		slog.Any("cors_origins", c.CORSOrigins),
 	)
 }
 
-func mask(secret string, generated bool) string {
-	if generated {
-		return "(random per start)"
+func mask(secret string) string {
+	if secret == "" {
+		return "(unset)"
 	}
 	return fmt.Sprintf("***(%d chars)", len(secret))
+}
+
+// DevSessionSecret is `gavel dev`'s session secret when none is configured: made once
+// and kept in dataDir/session-secret (mode 0600), so that a restart logs nobody out and
+// cursors stay valid.
+func DevSessionSecret(dataDir string) (string, error) {
+	file := filepath.Join(dataDir, "session-secret")
+	if b, err := os.ReadFile(file); err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+			return s, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("session secret: %w", err)
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	s := hex.EncodeToString(b)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("session secret: %w", err)
+	}
+	if err := os.WriteFile(file, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("session secret: %w", err)
+	}
+	return s, nil
 }
 
 func maskURL(s, empty string) string {

@@ -17,19 +17,25 @@ CLIENT=${CLIENT:-bin/gavel} DUR=${DUR:-15s}
 base=${BENCH_DB%%/postgres\?*}
 opts=${BENCH_DB#*\?}
 url="$base/bench_compare?$opts"
-export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn
+# Every client comes from 127.0.0.1: no per-IP limits on sign-ups and streams.
+export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn \
+  GAVEL_SIGNUP_PER_IP_HOUR=0 GAVEL_STREAMS_PER_IP=0
 for i in $(seq "$runs"); do
   for mode in $modes; do
     for build in "$@"; do
       psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS bench_compare WITH (FORCE)" -c "CREATE DATABASE bench_compare" 2>&1 | grep -v '^NOTICE:' || true
       redis-cli -u "$BENCH_REDIS/12" flushdb >/dev/null
       DATABASE_URL=$url REDIS_URL="$BENCH_REDIS/12" GAVEL_HTTP_ADDR=127.0.0.1:18231 GAVEL_DATA_DIR=$(mktemp -d) \
-        "$build" dev >/dev/null 2>&1 &
+        GAVEL_METRICS_ADDR=127.0.0.1:18232 "$build" dev >/dev/null 2>&1 &
       dev=$!
       for _ in $(seq 100); do curl -fs http://127.0.0.1:18231/readyz >/dev/null && break; sleep 0.2; done
-      res=$(DATABASE_URL=$url "$CLIENT" bench bids --url http://127.0.0.1:18231 --mode "$mode" --duration "$DUR" 2>&1 || true)
+      # Builds before issue 16 serve /metrics on the API's listener, later ones on GAVEL_METRICS_ADDR.
+      murl=http://127.0.0.1:18232/metrics
+      curl -fs http://127.0.0.1:18231/metrics >/dev/null 2>&1 && murl=http://127.0.0.1:18231/metrics
+      res=$(DATABASE_URL=$url "$CLIENT" bench bids --url http://127.0.0.1:18231 --metrics-url "$murl" --mode "$mode" --duration "$DUR" 2>&1 || true)
+      rounds=$(psql "$url" -tAc "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'outbox'" 2>/dev/null || true)
       kill "$dev"; wait "$dev" 2>/dev/null || true
-      printf '== run %s %s %s\n%s\n' "$i" "$mode" "$build" "$(grep -v '^time=' <<<"$res")"
+      printf '== run %s %s %s\n%s\ndecision rounds (outbox rows written, 0 before issue 15): %s\n' "$i" "$mode" "$build" "$(grep -v '^time=' <<<"$res")" "$rounds"
     done
   done
 done

@@ -18,11 +18,15 @@ opts=${BENCH_DB#*\?}
 go build -o bin/gavel ./cmd/gavel
 db() { echo "$base/$1?$opts"; }
 fresh() { psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
-export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn
-dev() { # dev DBNAME REDISDB PORT [LIST_CACHE_TTL]: gavel dev in the background on PostgreSQL and Redis
+# Every benchmark client comes from 127.0.0.1: the per-IP limits on sign-ups and streams
+# would refuse most of them, so the targets run without them.
+export GAVEL_SESSION_SECRET=bench-secret-bench-secret-bench-secret GAVEL_LOG_LEVEL=warn \
+  GAVEL_SIGNUP_PER_IP_HOUR=0 GAVEL_STREAMS_PER_IP=0
+dev() { # dev DBNAME REDISDB PORT [LIST_CACHE_TTL]: gavel dev in the background on PostgreSQL and Redis,
+  # pprof on PORT+1, /metrics on PORT+2
   GAVEL_LIST_CACHE_TTL=${4:-1s} \
   DATABASE_URL=$(db "$1") REDIS_URL="$BENCH_REDIS/$2" GAVEL_HTTP_ADDR=127.0.0.1:$3 GAVEL_DATA_DIR=$(mktemp -d) \
-    GAVEL_DEBUG_ADDR=127.0.0.1:$(( $3 + 1 )) bin/gavel dev >/dev/null 2>&1 &
+    GAVEL_DEBUG_ADDR=127.0.0.1:$(( $3 + 1 )) GAVEL_METRICS_ADDR=127.0.0.1:$(( $3 + 2 )) bin/gavel dev >/dev/null 2>&1 &
   DEV=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$3/readyz" >/dev/null && return; sleep 0.2; done
   echo "gavel dev did not start" >&2; exit 1
@@ -50,13 +54,13 @@ stop() { kill "$DEV"; wait "$DEV" 2>/dev/null || true; }
     echo "### Bidding, \`$mode\` (\`gavel bench bids --mode $mode\`)"; echo '```'
     fresh bench_bids; redis-cli -u "$BENCH_REDIS/10" flushdb >/dev/null
     dev bench_bids 10 18211
-    DATABASE_URL=$(db bench_bids) bin/gavel bench bids --url http://127.0.0.1:18211 --mode "$mode" --duration "$DUR"
+    DATABASE_URL=$(db bench_bids) bin/gavel bench bids --url http://127.0.0.1:18211 --metrics-url http://127.0.0.1:18213/metrics --mode "$mode" --duration "$DUR"
     stop; echo '```'; echo
   done
   echo '### Live events (`gavel bench sse`, 10,000 streams)'; echo '```'
   fresh bench_sse; redis-cli -u "$BENCH_REDIS/11" flushdb >/dev/null
   dev bench_sse 11 18221
-  DATABASE_URL=$(db bench_sse) bin/gavel bench sse --url http://127.0.0.1:18221 --debug-url http://127.0.0.1:18222 --duration "$DUR"
+  DATABASE_URL=$(db bench_sse) bin/gavel bench sse --url http://127.0.0.1:18221 --debug-url http://127.0.0.1:18222 --metrics-url http://127.0.0.1:18223/metrics --duration "$DUR"
   stop; echo '```'; echo
   echo '### Settlement (`gavel bench settle`)'; echo '```'
   fresh bench_settle

@@ -237,7 +237,7 @@ func startEnv(ctx context.Context, c config, admin *db.DB) (*env, func(), error)
 	logDir, _ := os.MkdirTemp("", "gavel-chaos-")
 	c.log.Info("chaos: logs", "dir", logDir, "database", name)
 	e := &env{c: c, dbURL: u.String(), logDir: logDir, pgAddr: pgAddr, rec: freePort(),
-		metrics: map[string]string{"worker": freePort(), "scheduler": freePort()}}
+		metrics: map[string]string{"worker": freePort(), "scheduler": freePort(), "api1": freePort(), "api2": freePort()}}
 
 	redisAddr := freePort()
 	e.redisURL = "redis://" + redisAddr + "/0"
@@ -257,8 +257,8 @@ func startEnv(ctx context.Context, c config, admin *db.DB) (*env, func(), error)
 	api1, api2 := freePort(), freePort()
 	e.apis = []api{{"api1", "http://" + api1}, {"api2", "http://" + api2}}
 	e.roles = map[string]*proc{
-		"api1":        e.proc("api1", c.gavel, "api").with("GAVEL_HTTP_ADDR=" + api1),
-		"api2":        e.proc("api2", c.gavel, "api").with("GAVEL_HTTP_ADDR=" + api2),
+		"api1":        e.proc("api1", c.gavel, "api").with("GAVEL_HTTP_ADDR="+api1, "GAVEL_METRICS_ADDR="+e.metrics["api1"]),
+		"api2":        e.proc("api2", c.gavel, "api").with("GAVEL_HTTP_ADDR="+api2, "GAVEL_METRICS_ADDR="+e.metrics["api2"]),
 		"worker":      e.proc("worker", c.gavel, "worker").with("GAVEL_METRICS_ADDR=" + e.metrics["worker"]),
 		"scheduler":   e.proc("scheduler", c.gavel, "scheduler").with("GAVEL_METRICS_ADDR=" + e.metrics["scheduler"]),
 		"recommender": e.proc("recommender", c.gavel, "recommender").with("GAVEL_HTTP_ADDR=" + e.rec),
@@ -284,7 +284,9 @@ func startEnv(ctx context.Context, c config, admin *db.DB) (*env, func(), error)
 func (e *env) roleEnv() []string {
 	return []string{"DATABASE_URL=" + e.dbURL, "REDIS_URL=" + e.redisURL,
 		"GAVEL_SESSION_SECRET=chaos-secret-chaos-secret-chaos-secret", "GAVEL_LOG_LEVEL=warn", "GAVEL_BATCH_EVERY=2s",
-		"GAVEL_RECOMMENDER_URL=http://" + e.rec, "GAVEL_DATA_DIR=" + e.logDir + "/data"}
+		"GAVEL_RECOMMENDER_URL=http://" + e.rec, "GAVEL_DATA_DIR=" + e.logDir + "/data",
+		// Every client of the run comes from 127.0.0.1: the per-IP limits would refuse most.
+		"GAVEL_SIGNUP_PER_IP_HOUR=0", "GAVEL_STREAMS_PER_IP=0"}
 }
 
 func (e *env) proc(name string, args ...string) *proc {
@@ -553,7 +555,7 @@ func soakSamples(ctx context.Context, every time.Duration, start time.Time, e *e
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		samples = append(samples, takeSample(time.Since(start), e.apis[0].url, "http://"+e.metrics["worker"], e.redisURL))
+		samples = append(samples, takeSample(time.Since(start), "http://"+e.metrics["api1"], "http://"+e.metrics["worker"], e.redisURL))
 		select {
 		case <-ctx.Done():
 			return samples

@@ -38,8 +38,8 @@ type env struct {
 	db     *db.DB
 	redis  *redis.Client
 	stdout io.Writer
-	// metrics is the process's registry: the API serves it at /metrics, and `gavel worker`
-	// and `gavel scheduler` on GAVEL_METRICS_ADDR.
+	// metrics is the process's registry, served at /metrics on GAVEL_METRICS_ADDR by
+	// every role (never on the public API listener).
 	metrics     *prometheus.Registry
 	metricsOnce sync.Once
 	// pollInterval is the worker's (0: its default); `gavel dev` on the in-process Redis
@@ -52,6 +52,10 @@ type env struct {
 // 10 ms an idle dev used 40 % of a core. A bid's decision waits up to this long more.
 const devPollInterval = time.Second
 
+// devMetricsAddr is where `gavel dev` serves /metrics when GAVEL_METRICS_ADDR is unset:
+// loopback only.
+const devMetricsAddr = "127.0.0.1:9464"
+
 // serveMetrics serves the registry at GAVEL_METRICS_ADDR, once per process.
 func (e *env) serveMetrics() {
 	addr := e.cfg.MetricsAddr
@@ -59,15 +63,15 @@ func (e *env) serveMetrics() {
 		return
 	}
 	e.metricsOnce.Do(func() {
-		// The process's own resources, as the API's /metrics has them (in `gavel dev` the
-		// API registered them already).
+		// The process's own resources (the API registers them too; once is enough).
 		_ = e.metrics.Register(collectors.NewGoCollector())
 		_ = e.metrics.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		go func() {
 			e.log.Info("metrics listener", "addr", addr)
 			mux := http.NewServeMux()
-			mux.Handle("/metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
-			if err := http.ListenAndServe(addr, mux); err != nil {
+			mux.Handle("GET /metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
+			hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+			if err := hs.ListenAndServe(); err != nil {
 				e.log.Error("metrics listener", "err", err)
 			}
 		}()
@@ -154,6 +158,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 			return err
 		}
 		defer m.Close()
+		// The sessions outlive a restart, as they would in a real Redis.
+		if err := m.Keep(filepath.Join(cfg.DataDir, "sessions.json"), api.SessionKeyPrefix, 30*time.Second); err != nil {
+			return err
+		}
 		redisURL = m.URL()
 	}
 	rdb, err := redisconn.Open(ctx, redisURL)
@@ -161,6 +169,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer rdb.Close()
+	if cfg.SessionSecret == "" {
+		if cfg.SessionSecret, err = config.DevSessionSecret(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	if cfg.MetricsAddr == "" {
+		cfg.MetricsAddr = devMetricsAddr
+	}
 	log.Info("starting", "config", cfg)
 	if cfg.RecommenderURL == "" {
 		// The recommender in-process, on a loopback port: the API reaches it as it would
@@ -194,7 +210,13 @@ func together(ctx context.Context, e *env, roles ...role) error {
 	return errors.Join(errs...)
 }
 
+var errNoSessionSecret = errors.New("GAVEL_SESSION_SECRET is not set: every API instance needs the same secret (32+ characters), or they reject each other's cookies and cursors and a restart logs everyone out")
+
 func roleAPI(ctx context.Context, e *env) error {
+	if e.cfg.SessionSecret == "" {
+		return errNoSessionSecret
+	}
+	e.serveMetrics()
 	images, err := imagestore.NewDir(filepath.Join(e.cfg.DataDir, "images"))
 	if err != nil {
 		return err
@@ -207,6 +229,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		Images: images, Decisions: enqueuer, Transitions: enqueuer,
 		Recommender:  recommend.ClientConfig{URL: e.cfg.RecommenderURL},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
+		SignupsPerIPHour: e.cfg.SignupPerIPHour, StreamsPerIP: e.cfg.StreamsPerIP, CORSOrigins: e.cfg.CORSOrigins,
 	})
 	if err != nil {
 		return err
@@ -224,9 +247,14 @@ func roleAPI(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("api: listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The body's own deadline (30 s after the headers) is set per request by the API, so
+	// that event streams are not cut by a server-wide ReadTimeout.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "Gavel API  %s/api/v1\n     docs %s/docs\n     ops  %s/ops/asynq/ (admins)\n", base, base, base)
+	if e.cfg.MetricsAddr != "" {
+		fmt.Fprintf(e.stdout, "  metrics  http://%s/metrics (private)\n", e.cfg.MetricsAddr)
+	}
 	e.log.Info("api listening", "addr", ln.Addr().String())
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()

@@ -53,7 +53,8 @@ the database on start.
 `,
 	"api": `usage: gavel api
 
-The HTTP API on GAVEL_HTTP_ADDR. Needs DATABASE_URL (migrated) and REDIS_URL.
+The HTTP API on GAVEL_HTTP_ADDR. Needs DATABASE_URL (migrated), REDIS_URL and
+GAVEL_SESSION_SECRET (the same on every instance); /metrics on GAVEL_METRICS_ADDR.
 `,
 	"worker": `usage: gavel worker
 
@@ -74,12 +75,13 @@ Makes the user with that e-mail an admin (the Asynq dashboard at /ops/asynq/).
 The recommendation service on GAVEL_HTTP_ADDR, /metrics included. Needs DATABASE_URL
 (migrated).
 `,
-	"bench": `usage: gavel bench list|bids|settle|sse [flags]
+	"bench": `usage: gavel bench list|bids|settle|sse|logins [flags]
 
   list     load-test the listing API of a running Gavel
   bids     bidders with real sessions bid through the API of a running Gavel
   settle   time one scheduler closing and settling many auctions that end together
   sse      hold many auction streams open while bids change prices
+  logins   fire a burst of signups and failed logins, then time a normal login
 
 gavel bench SUBCOMMAND -h lists its flags.
 `,
@@ -145,6 +147,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "dev":
 		return runDev(ctx, cfg, log, stdout)
 	case "api":
+		if cfg.SessionSecret == "" {
+			return errNoSessionSecret
+		}
 		return runRole(ctx, cfg, log, stdout, roleAPI)
 	case "worker":
 		return runRole(ctx, cfg, log, stdout, roleWorker)

@@ -24,6 +24,7 @@ import (
 func devEnv(t testing.TB, empty bool) map[string]string {
 	env := map[string]string{
 		"GAVEL_DATA_DIR": t.TempDir(), "GAVEL_HTTP_ADDR": "127.0.0.1:0", "GAVEL_LOG_LEVEL": "warn",
+		"GAVEL_METRICS_ADDR": "127.0.0.1:0",
 	}
 	if testenv.Postgres() {
 		if empty {
@@ -100,6 +101,48 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusCreated, res.StatusCode)
 	require.NoError(t, stop(), "a cancelled dev shuts down without error")
+}
+
+// A restart of `gavel dev` logs nobody out: its secret and its sessions are kept in
+// GAVEL_DATA_DIR (before, each start made a new secret and the in-process Redis forgot
+// the sessions).
+func TestDevRestartKeepsSessions(t *testing.T) {
+	env := devEnv(t, true)
+	base, stop := startDev(t, env)
+	waitReady(t, base)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	body := `{"email":"stay@example.com","password":"password1","nickname":"stay","birth_date":"2000-01-01","gender":"other"}`
+	res, err := hc.Post(base+"/api/v1/users", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	res.Body.Close()
+	res, err = hc.Post(base+"/api/v1/sessions", "application/json", strings.NewReader(`{"email":"stay@example.com","password":"password1"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NoError(t, stop())
+
+	env["GAVEL_HTTP_ADDR"] = strings.TrimPrefix(base, "http://") // the cookie's host
+	base2, stop2 := startDev(t, env)
+	defer func() { require.NoError(t, stop2()) }()
+	waitReady(t, base2)
+	res, err = hc.Get(base2 + "/api/v1/me")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "still logged in after the restart")
+}
+
+// `gavel api` does not start without a session secret: instances would reject each
+// other's cookies and cursors, and every restart would log everyone out.
+func TestAPINeedsASessionSecret(t *testing.T) {
+	t.Parallel()
+	env := devEnv(t, false)
+	if env["REDIS_URL"] == "" {
+		env["REDIS_URL"] = "redis://127.0.0.1:1/0" // never reached: the check comes first
+	}
+	require.NoError(t, run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard))
+	err := run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "GAVEL_SESSION_SECRET")
 }
 
 func TestCommands(t *testing.T) {
