@@ -4,7 +4,7 @@ GO ?= go
 RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test lint fmt bench bench-startup bench-drivers chaos
+.PHONY: run build test lint fmt fuzz bench bench-startup bench-drivers chaos
 
 ## run: build bin/gavel (the packages are listed as they compile: the first build takes a
 ## few minutes) and exec gavel dev on embedded defaults (SQLite in ./data, in-process Redis),
@@ -22,6 +22,15 @@ build:
 ## test: every test; against real servers when TEST_DATABASE_URL / TEST_REDIS_URL are set
 test:
 	$(GO) test $(RACE) -count=1 -timeout 15m ./...
+
+## fuzz: the whole-router fuzz target (api.FuzzRouter: random methods, paths, headers, query
+## strings and bodies against a server on the embedded stack; a 5xx other than 503 with
+## Retry-After, or a panic, fails) for FUZZTIME. An input that fails is written to
+## api/testdata/fuzz/FuzzRouter/: commit it, `make test` replays it with the seeds.
+FUZZTIME ?= 60s
+FUZZPARALLEL ?= 1
+fuzz:
+	$(GO) test ./api/ -run '^$$' -fuzz '^FuzzRouter$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
 
 ## lint: gofmt, go vet and staticcheck
 lint:

@@ -15,7 +15,7 @@ import (
 	"github.com/gavelhq/gavel/db"
 )
 
-// runBench is `gavel bench list|bids`: it loads the API of a running Gavel.
+// runBench is `gavel bench list|bids|settle|sse|logins`: it loads the API of a running Gavel.
 func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, args []string) error {
 	if len(args) > 0 && args[0] == "bids" {
 		return runBenchBids(ctx, cfg, log, stdout, args[1:])
@@ -26,12 +26,15 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	if len(args) > 0 && args[0] == "sse" {
 		return runBenchSSE(ctx, cfg, log, stdout, args[1:])
 	}
+	if len(args) > 0 && args[0] == "logins" {
+		return runBenchLogins(ctx, log, stdout, args[1:])
+	}
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stdout, commandUsage["bench"])
 		return nil
 	}
 	if len(args) == 0 || args[0] != "list" {
-		return fmt.Errorf("%w: usage: gavel bench list|bids|settle|sse [flags] (-h for the flags)", errUsage)
+		return fmt.Errorf("%w: usage: gavel bench list|bids|settle|sse|logins [flags] (-h for the flags)", errUsage)
 	}
 	fs := flag.NewFlagSet("bench list", flag.ContinueOnError)
 	base := fs.String("url", "http://localhost:8080", "the API's base URL")

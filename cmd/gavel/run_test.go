@@ -246,7 +246,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	env := func(k string) string { return map[string]string{"GAVEL_DATA_DIR": t.TempDir()}[k] }
 	for _, cmd := range [][]string{
 		{"dev"}, {"api"}, {"worker"}, {"scheduler"}, {"migrate"}, {"seed"}, {"user"}, {"recommender"},
-		{"bench"}, {"bench", "list"}, {"bench", "bids"}, {"bench", "settle"}, {"bench", "sse"},
+		{"bench"}, {"bench", "list"}, {"bench", "bids"}, {"bench", "settle"}, {"bench", "sse"}, {"bench", "logins"},
 	} {
 		for _, flag := range []string{"--help", "-h"} {
 			var out bytes.Buffer
