@@ -1,14 +1,19 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type imageJSON struct {
@@ -21,6 +26,77 @@ type imageJSON struct {
 // maxUploadBody leaves room for the multipart framing around a 5 MiB image.
 const maxUploadBody = auction.MaxImageSize + 64<<10
 
+// Default limits of the uploads in progress on one API instance: each may hold a 5 MiB
+// body in memory, then the image decoded.
+const (
+	defaultUploadsPerUser  = 2
+	defaultUploadsInFlight = 8
+	defaultUploadQueueWait = 2 * time.Second
+)
+
+// uploadGate bounds the uploads in progress: a few per user (the next is refused at
+// once) and a few more for the whole process (the next waits briefly for a slot).
+type uploadGate struct {
+	mu      sync.Mutex
+	perUser map[int64]int
+	userMax int
+	slots   chan struct{}
+	wait    time.Duration
+}
+
+func newUploadGate(reg Registry, perUser, total int, wait time.Duration) *uploadGate {
+	if perUser <= 0 {
+		perUser = defaultUploadsPerUser
+	}
+	if total <= 0 {
+		total = defaultUploadsInFlight
+	}
+	if wait <= 0 {
+		wait = defaultUploadQueueWait
+	}
+	g := &uploadGate{perUser: map[int64]int{}, userMax: perUser, slots: make(chan struct{}, total), wait: wait}
+	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gavel_uploads_in_progress", Help: "Image uploads being received or processed on this API instance.",
+	}, func() float64 { return float64(len(g.slots)) }))
+	return g
+}
+
+// enter takes a slot for the user's upload, or says why there is none: 429 when the user
+// already has their share in progress, 503 when the process has no slot free in time.
+// The release it returns must be called once the upload is done.
+func (g *uploadGate) enter(ctx context.Context, userID int64) (release func(), p *Problem) {
+	g.mu.Lock()
+	if g.perUser[userID] >= g.userMax {
+		g.mu.Unlock()
+		p = newProblem(http.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("At most %d uploads at once per user; wait for one to finish.", g.userMax))
+		p.retryAfter = 2
+		return nil, p
+	}
+	g.perUser[userID]++
+	g.mu.Unlock()
+	leave := func() {
+		g.mu.Lock()
+		if g.perUser[userID]--; g.perUser[userID] <= 0 {
+			delete(g.perUser, userID)
+		}
+		g.mu.Unlock()
+	}
+	timer := time.NewTimer(g.wait)
+	defer timer.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots; leave() }, nil
+	case <-timer.C:
+		p = newProblem(http.StatusServiceUnavailable, "service_unavailable", "Too many uploads are in progress; try again shortly.")
+	case <-ctx.Done():
+		p = newProblem(499, "client_closed_request", "The client closed the request.")
+	}
+	leave()
+	p.retryAfter = 2
+	return nil, p
+}
+
 func (s *Server) handleUploadImage(c *gin.Context) {
 	id, ok := pathID(c, "id")
 	if !ok {
@@ -32,6 +108,17 @@ func (s *Server) handleUploadImage(c *gin.Context) {
 			"Send the image as multipart/form-data in a field named image."))
 		return
 	}
+	// The slot is taken before the body is read: the body is what takes the memory.
+	release, p := s.uploads.enter(c.Request.Context(), currentUserID(c))
+	if p != nil {
+		if p.Status == http.StatusServiceUnavailable {
+			s.log.WarnContext(c.Request.Context(), "upload refused: every upload slot is taken",
+				"request_id", c.GetString(requestIDKey))
+		}
+		writeProblem(c, p)
+		return
+	}
+	defer release()
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
@@ -56,9 +143,14 @@ func (s *Server) handleUploadImage(c *gin.Context) {
 			part.Close()
 			continue
 		}
-		img, err := s.catalogue.AddImage(c.Request.Context(), id, currentUserID(c), part)
-		if errors.As(err, &tooBig) {
+		body := &readErr{r: part}
+		img, err := s.catalogue.AddImage(c.Request.Context(), id, currentUserID(c), body)
+		switch {
+		case errors.As(err, &tooBig):
 			err = auction.ErrImageTooLarge
+		case err != nil && body.err != nil:
+			// The client's body broke off: its fault, not a backing service's.
+			err = bodyProblem(body.err, "image")
 		}
 		if err != nil {
 			s.fail(c, err)
@@ -67,6 +159,20 @@ func (s *Server) handleUploadImage(c *gin.Context) {
 		c.JSON(http.StatusCreated, imageJSON{ID: img.ID, URL: imageURL(img.ID), ContentType: img.ContentType, Size: img.Size})
 		return
 	}
+}
+
+// readErr remembers the error that reading r failed with, other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 func (s *Server) handleDeleteImage(c *gin.Context) {

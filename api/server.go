@@ -122,7 +122,7 @@ func NewServer(d Deps) (*Server, error) {
 		accounts:     &auction.Accounts{DB: d.DB},
 		wallet:       &auction.Wallet{DB: d.DB},
 		catalogue:    &auction.Catalogue{DB: d.DB, Images: d.Images, Transitions: d.Transitions, Log: d.Log, MaxReady: d.MaxReadyAuctions},
-		uploads:      newUploadGate(d.UploadsPerUser, d.UploadsInFlight, d.UploadQueueWait),
+		uploads:      newUploadGate(d.Registry, d.UploadsPerUser, d.UploadsInFlight, d.UploadQueueWait),
 		throttle:     &loginThrottle{rdb: d.Redis},
 		signups:      &signupLimit{rdb: d.Redis, perHour: d.SignupsPerIPHour},
 		streams:      &streamLimits{perIP: d.StreamsPerIP, perUser: d.NotificationStreamsPerUser},

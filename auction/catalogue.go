@@ -38,6 +38,7 @@ var (
 	ErrImageLimit       = fmt.Errorf("an auction has at most %d images", MaxImages)
 	ErrUnsupportedImage = errors.New("the image must be a JPEG, PNG, GIF or WebP file")
 	ErrImageTooLarge    = fmt.Errorf("the image is larger than %d bytes", MaxImageSize)
+	ErrTooManyAuctions  = errors.New("the seller has as many auctions waiting to start as allowed; delete one or wait for one to start")
 )
 
 // AuctionInput is a new auction, or the fields of an edit (nil: unchanged).
@@ -68,6 +69,9 @@ type Catalogue struct {
 	Status StatusPublisher
 	Log    *slog.Logger
 	Now    func() time.Time
+	// MaxReady caps the READY auctions, not yet started, that one seller may have
+	// (ErrTooManyAuctions beyond); 0: no cap.
+	MaxReady int
 }
 
 func (c *Catalogue) now() time.Time {
@@ -111,8 +115,32 @@ func (c *Catalogue) Create(ctx context.Context, sellerID int64, in AuctionInput)
 	if err := c.validate(a, in); err != nil {
 		return nil, err
 	}
-	if err := db.InsertAuction(ctx, c.DB, a); err != nil {
-		return nil, fmt.Errorf("create auction: %w", err)
+	if c.MaxReady <= 0 {
+		if err := db.InsertAuction(ctx, c.DB, a); err != nil {
+			return nil, fmt.Errorf("create auction: %w", err)
+		}
+	} else {
+		err := c.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+			// The seller's lock (BEGIN IMMEDIATE on SQLite) makes the count and the insert
+			// one step, so concurrent creations cannot pass the cap together.
+			if err := db.LockSellerListings(ctx, tx, sellerID); err != nil {
+				return err
+			}
+			n, err := db.CountReadyAuctions(ctx, tx, sellerID)
+			if err != nil {
+				return err
+			}
+			if n >= int64(c.MaxReady) {
+				return ErrTooManyAuctions
+			}
+			return db.InsertAuction(ctx, tx, a)
+		})
+		if errors.Is(err, ErrTooManyAuctions) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create auction: %w", err)
+		}
 	}
 	c.schedule(ctx, a)
 	return c.Get(ctx, a.ID, sellerID)
@@ -222,7 +250,9 @@ func (c *Catalogue) List(ctx context.Context, f db.ListFilter) ([]db.AuctionSumm
 	return db.ListAuctions(ctx, c.DB, f)
 }
 
-// AddImage stores an image for the seller's auction. Its type is decided from its bytes.
+// AddImage stores an image for the seller's auction. Its type is decided from its bytes,
+// which are decoded and re-encoded (CleanImage): what is stored, and its size, are the
+// re-encoded image's.
 func (c *Catalogue) AddImage(ctx context.Context, auctionID, sellerID int64, r io.Reader) (*db.AuctionImage, error) {
 	if _, err := c.editable(ctx, c.DB, auctionID, sellerID, false); err != nil {
 		return nil, err
@@ -234,9 +264,9 @@ func (c *Catalogue) AddImage(ctx context.Context, auctionID, sellerID int64, r i
 	if len(data) > MaxImageSize {
 		return nil, ErrImageTooLarge
 	}
-	contentType := SniffImage(data)
-	if contentType == "" {
-		return nil, ErrUnsupportedImage
+	data, contentType, err := CleanImage(ctx, data)
+	if err != nil {
+		return nil, err
 	}
 	key, err := c.Images.Put(ctx, strconv.FormatInt(auctionID, 10), bytes.NewReader(data))
 	if err != nil {

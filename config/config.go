@@ -41,6 +41,9 @@ type Config struct {
 	// StreamsPerIP (GAVEL_STREAMS_PER_IP) limits the event streams a client IP holds open
 	// on one API instance; 0 turns the limit off.
 	StreamsPerIP int
+	// MaxReadyAuctions (GAVEL_MAX_READY_AUCTIONS) caps the READY auctions one seller may
+	// have; 0: no cap.
+	MaxReadyAuctions int
 	// CORSOrigins (GAVEL_CORS_ORIGINS) are the browser apps' origins, comma-separated,
 	// that get CORS headers; none: CORS is off.
 	CORSOrigins []string
@@ -160,6 +163,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		bad("GAVEL_SESSION_SECRET", errors.New("must be at least 32 characters"))
 	}
+	c.MaxReadyAuctions = 100
+	if raw := strings.TrimSpace(getenv("GAVEL_MAX_READY_AUCTIONS")); raw != "" {
+		if n, err := strconv.Atoi(raw); err != nil || n < 0 || n > 1_000_000 {
+			bad("GAVEL_MAX_READY_AUCTIONS", errors.New("must be a whole number from 0 (no limit) to 1000000"))
+		} else {
+			c.MaxReadyAuctions = n
+		}
+	}
 	c.SignupPerIPHour = 20
 	c.StreamsPerIP = 50
 	for _, v := range []struct {
@@ -230,6 +241,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("decide_one_by_one", c.DecideOneByOne),
 		slog.Int("signup_per_ip_hour", c.SignupPerIPHour),
 		slog.Int("streams_per_ip", c.StreamsPerIP),
+		slog.Int("max_ready_auctions", c.MaxReadyAuctions),
 		slog.Any("cors_origins", c.CORSOrigins),
 	)
 }

@@ -43,6 +43,29 @@ func InsertAuction(ctx context.Context, idb bun.IDB, a *Auction) error {
 	return nil
 }
 
+// sellerListingsLock is the first key of the PostgreSQL advisory locks that serialise one
+// seller's auction creations (the second is the seller's ID).
+const sellerListingsLock = 0x6761766c
+
+// LockSellerListings takes, for the rest of the transaction, the lock that serialises the
+// seller's auction creations (PostgreSQL; SQLite's transactions already hold the write lock).
+func LockSellerListings(ctx context.Context, tx bun.Tx, sellerID int64) error {
+	if tx.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, ?)", sellerListingsLock, int32(sellerID))
+	return err
+}
+
+// CountReadyAuctions counts the seller's auctions that are READY and not yet started by
+// the database's clock.
+func CountReadyAuctions(ctx context.Context, idb bun.IDB, sellerID int64) (int64, error) {
+	n, err := idb.NewSelect().Model((*Auction)(nil)).
+		Where("a.seller_id = ? AND a.status = ? AND a.start_at > ?", sellerID, StatusReady, now(idb)).
+		Count(ctx)
+	return int64(n), err
+}
+
 // AuctionByID reads an auction, locking its row when lock is set (PostgreSQL; SQLite's
 // transactions already hold the write lock).
 func AuctionByID(ctx context.Context, idb bun.IDB, id int64, lock bool) (*Auction, error) {

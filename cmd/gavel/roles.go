@@ -230,6 +230,7 @@ func roleAPI(ctx context.Context, e *env) error {
 		Recommender:  recommend.ClientConfig{URL: e.cfg.RecommenderURL},
 		ListCacheTTL: e.cfg.ListCacheTTL, Registry: e.metrics,
 		SignupsPerIPHour: e.cfg.SignupPerIPHour, StreamsPerIP: e.cfg.StreamsPerIP, CORSOrigins: e.cfg.CORSOrigins,
+		MaxReadyAuctions: e.cfg.MaxReadyAuctions,
 	})
 	if err != nil {
 		return err
