@@ -94,18 +94,15 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	bidders := fs.Int("bidders", 100, "concurrent bidders, each with its own session")
 	auctions := fs.Int("auctions", 10_000, "auctions for the spread mode")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
-	metrics := fs.String("metrics-url", "", "comma-separated /metrics of the processes running the worker, for its decision histogram (default: the API's, which in gavel dev has the worker's)")
+	metrics := fs.String("metrics-url", "http://"+devMetricsAddr+"/metrics", "comma-separated /metrics of the processes running the worker, for its decision histogram (default: gavel dev's GAVEL_METRICS_ADDR, which has the worker's)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	baseURL := strings.TrimRight(*base, "/")
-	metricsURLs := []string{baseURL + "/metrics"}
-	if *metrics != "" {
-		metricsURLs = nil
-		for _, u := range strings.Split(*metrics, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				metricsURLs = append(metricsURLs, u)
-			}
+	var metricsURLs []string
+	for _, u := range strings.Split(*metrics, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			metricsURLs = append(metricsURLs, u)
 		}
 	}
 	n := 1
@@ -258,6 +255,7 @@ func runBenchSSE(ctx context.Context, cfg config.Config, log *slog.Logger, stdou
 	rate := fs.Int("rate", 50, "bids per second")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
 	debug := fs.String("debug-url", "", "the API's GAVEL_DEBUG_ADDR listener, to collect garbage before reading memory")
+	metricsURL := fs.String("metrics-url", "http://"+devMetricsAddr+"/metrics", "the API's /metrics (on its GAVEL_METRICS_ADDR), for its memory")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
@@ -265,7 +263,7 @@ func runBenchSSE(ctx context.Context, cfg config.Config, log *slog.Logger, stdou
 		return fmt.Errorf("%w: every number must be positive", errUsage)
 	}
 	o := bench.SSEOptions{BaseURL: strings.TrimRight(*base, "/"), Clients: *clients, Auctions: *auctions,
-		Bidders: *bidders, BidRate: *rate, Duration: *duration, DebugURL: strings.TrimRight(*debug, "/"), Log: log}
+		Bidders: *bidders, BidRate: *rate, Duration: *duration, DebugURL: strings.TrimRight(*debug, "/"), MetricsURL: *metricsURL, Log: log}
 	dbLine := "database: not given (set DATABASE_URL to the API's database to count lost events against its decisions)"
 	if cfg.DatabaseURL != "" {
 		d, err := openDB(ctx, cfg, log)
