@@ -221,33 +221,42 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 
 // DecidePending decides the pending bids of up to maxAuctions auctions, those waiting
 // longest first, as Decide does for one, in a single transaction that locks them in ID
-// order. It skips the auctions another transaction is deciding: that one decides again
-// after its commit, until it finds nothing pending (see the worker). It returns a
-// decision per auction that had a pending bid, none when there was nothing to do.
-func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) ([]Decision, error) {
+// order. It skips the auctions another transaction is deciding, and says so (skipped):
+// that transaction's read may have come before some of their bids committed, so the
+// caller looks again once it is over (see the worker). It returns a decision per auction
+// that had a pending bid, none when there was nothing to do.
+func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) (ds []Decision, skipped bool, err error) {
 	ids, err := db.AuctionsWithPending(ctx, b.DB, maxAuctions)
 	if err != nil || len(ids) == 0 {
-		return nil, err
+		return nil, false, err
 	}
-	ds, err := b.decide(ctx, ids, db.LockDecideSkip)
+	locked := 0
+	ds, err = b.decideCounting(ctx, ids, db.LockDecideSkip, &locked)
 	if errors.Is(err, ErrNotFound) { // every one of them locked by others
-		return nil, nil
+		return nil, true, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decide pending bids: %w", err)
+		return nil, false, fmt.Errorf("decide pending bids: %w", err)
 	}
-	return ds, nil
+	return ds, locked < len(ids), nil
 }
 
 // decide locks the auctions with the lock mode (with SKIP LOCKED, those no other
 // transaction holds) and decides their pending bids in one transaction.
 func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) ([]Decision, error) {
+	var locked int
+	return b.decideCounting(ctx, auctionIDs, lock, &locked)
+}
+
+// decideCounting is decide that also tells how many of the auctions it locked.
+func (b *Bidding) decideCounting(ctx context.Context, auctionIDs []int64, lock string, locked *int) ([]Decision, error) {
 	var ds []Decision
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, lock)
 		if err != nil {
 			return err
 		}
+		*locked = len(auctions)
 		if len(auctions) == 0 {
 			return db.ErrNotFound
 		}

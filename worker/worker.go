@@ -119,29 +119,47 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 			followUp(ctx, log, client, m, []auction.Decision{*d})
 			return nil
 		}
-		// A window's task: wait for the window's end, then decide until a round finds
-		// nothing to do, a batch of auctions
-		// per transaction. Bids that arrive meanwhile are decided now rather than by their
-		// own window's task, which will then find nothing. Auctions another task holds are
-		// skipped, not waited for: that task looks again after its commit, so a bid that
-		// came in after its read is still decided without delay.
+		// A window's task: wait for the window's end, then decide the pending bids in one
+		// round, a batch of auctions per transaction (another round at once only when one
+		// was full). Auctions another task holds are skipped, not waited for; that task's
+		// read may have come before some of this window's bids committed, so after a round
+		// that skipped some, the task looks again a window later. Each round commits
+		// durably, and on a hot auction the bids are placed against those WAL flushes; so
+		// rounds come about once per window, not back to back.
 		if wait := time.Until(time.Unix(0, p.NotBefore)); p.NotBefore > 0 && wait > 0 {
-			select {
-			case <-ctx.Done():
+			if !sleep(ctx, wait) {
 				return ctx.Err()
-			case <-time.After(wait):
 			}
 		}
 		for {
-			ds, err := b.DecidePending(ctx, decideBatch)
+			ds, skipped, err := b.DecidePending(ctx, decideBatch)
 			if err != nil {
 				return err
 			}
-			if len(ds) == 0 {
-				return nil
-			}
 			followUp(ctx, log, client, m, ds)
+			switch {
+			case len(ds) == decideBatch:
+			case !skipped:
+				return nil
+			case !sleep(ctx, jobs.DecisionWindow):
+				return ctx.Err()
+			}
 		}
+	}
+}
+
+// sleep waits for d (nothing when d <= 0), false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

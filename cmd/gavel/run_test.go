@@ -100,6 +100,19 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusCreated, res.StatusCode)
+
+	// A 100 KB method (or any request head over 64 KiB) is refused by the server before it
+	// reaches a handler, a log line or a metric (the default limit was 1 MB).
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	_, err = conn.Write([]byte(strings.Repeat("Z", 100<<10) + " /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	big, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	big.Body.Close()
+	conn.Close()
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, big.StatusCode)
 	require.NoError(t, stop(), "a cancelled dev shuts down without error")
 }
 
