@@ -157,9 +157,6 @@ func writeProblem(c *gin.Context, p *Problem) {
 	c.Header("Content-Type", "application/problem+json")
 	c.Status(p.Status)
 	c.Abort()
-	if c.Request.Method == http.MethodHead {
-		return
-	}
 	body, err := jsonMarshal(p)
 	if err != nil {
 		panic(fmt.Sprintf("marshal problem: %v", err))

@@ -13,10 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gavelhq/gavel/limit"
 	"github.com/gin-gonic/gin"
 )
 
-// Defences against hostile clients (API.md, "Hostile clients"): control characters,
+// Defences against hostile clients (api/openapi.yaml, "Hostile clients"): control characters,
 // bodies that never arrive, cross-site forms, CORS, HEAD and bounded metric labels.
 
 // controlChar reports whether s holds a NUL or other control character (C0, DEL or C1);
@@ -44,15 +45,11 @@ func noControlChars(c *gin.Context) {
 		writeProblem(c, invalid("query", "is not a well-formed query string"))
 		return
 	}
-	for _, name := range sortedKeys(q) {
-		if controlChar(name, "") || slices.ContainsFunc(q[name], func(v string) bool { return controlChar(v, "") }) {
-			bad.add(printable(name), "must not contain control characters")
-		}
+	for _, name := range withControlChars(q, "") {
+		bad.add(name, "must not contain control characters")
 	}
-	for _, name := range sortedKeys(c.Request.Header) {
-		if controlChar(name, "") || slices.ContainsFunc(c.Request.Header[name], func(v string) bool { return controlChar(v, "\t") }) {
-			bad.add(printable(name), "must not contain control characters")
-		}
+	for _, name := range withControlChars(c.Request.Header, "\t") {
+		bad.add(name, "must not contain control characters")
 	}
 	if p := bad.problem(); p != nil {
 		writeProblem(c, p)
@@ -61,13 +58,17 @@ func noControlChars(c *gin.Context) {
 	c.Next()
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// withControlChars names, sorted and printable, the keys of m whose name or a value holds
+// a control character (values may hold those in allow). A clean request allocates nothing.
+func withControlChars(m map[string][]string, allow string) []string {
+	var bad []string
+	for name, values := range m {
+		if controlChar(name, "") || slices.ContainsFunc(values, func(v string) bool { return controlChar(v, allow) }) {
+			bad = append(bad, printable(name))
+		}
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(bad)
+	return bad
 }
 
 // printable makes a client's name safe to echo in a problem: control characters become
@@ -347,39 +348,24 @@ func methodLabel(c *gin.Context) string {
 // limit) and notification streams per user.
 type streamLimits struct {
 	perIP, perUser int
-	mu             sync.Mutex
-	ips            map[string]int
-	users          map[int64]int
+	ips            limit.PerKey[string]
+	users          limit.PerKey[int64]
 }
 
 // open counts a stream of the IP (and, for a notification stream, of user > 0) and returns
 // the function that ends its count, or a 429 problem when a limit is reached.
 func (l *streamLimits) open(ip string, user int64) (func(), *Problem) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ips == nil {
-		l.ips, l.users = map[string]int{}, map[int64]int{}
-	}
-	switch {
-	case l.perIP > 0 && l.ips[ip] >= l.perIP:
+	leaveIP, ok := l.ips.Take(ip, l.perIP)
+	if !ok {
 		return nil, rateLimited("Too many event streams are open from this address.", time.Second)
-	case user > 0 && l.perUser > 0 && l.users[user] >= l.perUser:
+	}
+	if user <= 0 {
+		return leaveIP, nil
+	}
+	leaveUser, ok := l.users.Take(user, l.perUser)
+	if !ok {
+		leaveIP()
 		return nil, rateLimited("Too many notification streams are open for this user.", time.Second)
 	}
-	l.ips[ip]++
-	if user > 0 {
-		l.users[user]++
-	}
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.ips[ip]--; l.ips[ip] <= 0 {
-			delete(l.ips, ip)
-		}
-		if user > 0 {
-			if l.users[user]--; l.users[user] <= 0 {
-				delete(l.users, user)
-			}
-		}
-	}, nil
+	return func() { leaveUser(); leaveIP() }, nil
 }

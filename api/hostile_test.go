@@ -18,7 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Hostile clients (API.md): every test here failed before its defence existed.
+// Hostile clients (api/openapi.yaml, "Hostile clients"): every test here failed before
+// its defence existed.
 
 // A NUL or other control character in a query parameter, a header or a JSON string is a
 // 400 naming the field, never a 500 from the database (bun turned such strings into an

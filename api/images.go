@@ -8,10 +8,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gavelhq/gavel/auction"
+	"github.com/gavelhq/gavel/limit"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -37,10 +37,9 @@ const (
 // uploadGate bounds the uploads in progress: a few per user (the next is refused at
 // once) and a few more for the whole process (the next waits briefly for a slot).
 type uploadGate struct {
-	mu      sync.Mutex
-	perUser map[int64]int
+	perUser limit.PerKey[int64]
 	userMax int
-	slots   chan struct{}
+	slots   limit.Slots
 	wait    time.Duration
 }
 
@@ -54,7 +53,7 @@ func newUploadGate(reg Registry, perUser, total int, wait time.Duration) *upload
 	if wait <= 0 {
 		wait = defaultUploadQueueWait
 	}
-	g := &uploadGate{perUser: map[int64]int{}, userMax: perUser, slots: make(chan struct{}, total), wait: wait}
+	g := &uploadGate{userMax: perUser, slots: limit.NewSlots(total), wait: wait}
 	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gavel_uploads_in_progress", Help: "Image uploads being received or processed on this API instance.",
 	}, func() float64 { return float64(len(g.slots)) }))
@@ -65,34 +64,23 @@ func newUploadGate(reg Registry, perUser, total int, wait time.Duration) *upload
 // already has their share in progress, 503 when the process has no slot free in time.
 // The release it returns must be called once the upload is done.
 func (g *uploadGate) enter(ctx context.Context, userID int64) (release func(), p *Problem) {
-	g.mu.Lock()
-	if g.perUser[userID] >= g.userMax {
-		g.mu.Unlock()
+	leave, ok := g.perUser.Take(userID, g.userMax)
+	if !ok {
 		p = newProblem(http.StatusTooManyRequests, "rate_limited",
 			fmt.Sprintf("At most %d uploads at once per user; wait for one to finish.", g.userMax))
 		p.retryAfter = 2
 		return nil, p
 	}
-	g.perUser[userID]++
-	g.mu.Unlock()
-	leave := func() {
-		g.mu.Lock()
-		if g.perUser[userID]--; g.perUser[userID] <= 0 {
-			delete(g.perUser, userID)
-		}
-		g.mu.Unlock()
-	}
-	timer := time.NewTimer(g.wait)
-	defer timer.Stop()
-	select {
-	case g.slots <- struct{}{}:
-		return func() { <-g.slots; leave() }, nil
-	case <-timer.C:
-		p = newProblem(http.StatusServiceUnavailable, "service_unavailable", "Too many uploads are in progress; try again shortly.")
-	case <-ctx.Done():
-		p = newProblem(499, "client_closed_request", "The client closed the request.")
+	give, err := g.slots.Take(ctx, g.wait)
+	if err == nil {
+		return func() { give(); leave() }, nil
 	}
 	leave()
+	if errors.Is(err, limit.ErrTimeout) {
+		p = newProblem(http.StatusServiceUnavailable, "service_unavailable", "Too many uploads are in progress; try again shortly.")
+	} else {
+		p = newProblem(499, "client_closed_request", "The client closed the request.")
+	}
 	p.retryAfter = 2
 	return nil, p
 }

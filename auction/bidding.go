@@ -209,7 +209,7 @@ func (b *Bidding) Decide(ctx context.Context, auctionID int64) (*Decision, error
 	if pending, err := db.HasPendingBids(ctx, b.DB, auctionID); err != nil || !pending {
 		return &Decision{}, err
 	}
-	ds, err := b.decide(ctx, []int64{auctionID}, db.LockDecide)
+	ds, _, err := b.decide(ctx, []int64{auctionID}, db.LockDecide)
 	if err != nil {
 		return nil, fmt.Errorf("decide auction %d: %w", auctionID, err)
 	}
@@ -230,8 +230,7 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) (ds []De
 	if err != nil || len(ids) == 0 {
 		return nil, false, err
 	}
-	locked := 0
-	ds, err = b.decideCounting(ctx, ids, db.LockDecideSkip, &locked)
+	ds, locked, err := b.decide(ctx, ids, db.LockDecideSkip)
 	if errors.Is(err, ErrNotFound) { // every one of them locked by others
 		return nil, true, nil
 	}
@@ -242,21 +241,15 @@ func (b *Bidding) DecidePending(ctx context.Context, maxAuctions int64) (ds []De
 }
 
 // decide locks the auctions with the lock mode (with SKIP LOCKED, those no other
-// transaction holds) and decides their pending bids in one transaction.
-func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) ([]Decision, error) {
-	var locked int
-	return b.decideCounting(ctx, auctionIDs, lock, &locked)
-}
-
-// decideCounting is decide that also tells how many of the auctions it locked.
-func (b *Bidding) decideCounting(ctx context.Context, auctionIDs []int64, lock string, locked *int) ([]Decision, error) {
-	var ds []Decision
-	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+// transaction holds) and decides their pending bids in one transaction; locked is how
+// many of them it locked.
+func (b *Bidding) decide(ctx context.Context, auctionIDs []int64, lock string) (ds []Decision, locked int, err error) {
+	err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		auctions, err := db.LockAuctions(ctx, tx, auctionIDs, lock)
 		if err != nil {
 			return err
 		}
-		*locked = len(auctions)
+		locked = len(auctions)
 		if len(auctions) == 0 {
 			return db.ErrNotFound
 		}
@@ -264,9 +257,9 @@ func (b *Bidding) decideCounting(ctx context.Context, auctionIDs []int64, lock s
 		return err
 	})
 	if errors.Is(err, db.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, locked, ErrNotFound
 	}
-	return ds, err
+	return ds, locked, err
 }
 
 // decideLocked decides the pending bids of the auctions, which tx has locked (with
@@ -463,7 +456,7 @@ func (b *Bidding) Reconcile(ctx context.Context, after time.Duration) ([]Decisio
 	}
 	var all []Decision
 	for chunk := range slices.Chunk(ids, 500) {
-		ds, err := b.decide(ctx, chunk, db.LockDecide)
+		ds, _, err := b.decide(ctx, chunk, db.LockDecide)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return all, err
 		}

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"runtime"
 
+	"github.com/gavelhq/gavel/limit"
 	"golang.org/x/image/webp"
 )
 
@@ -31,7 +32,7 @@ var ErrImageDimensions = fmt.Errorf("the image is larger than %d pixels on a sid
 
 // decodeSlots bounds how many images are decoded at once in the process: decoding is
 // CPU work and a large image takes up to a few hundred megabytes while it is re-encoded.
-var decodeSlots = make(chan struct{}, max(1, min(runtime.GOMAXPROCS(0), 4)))
+var decodeSlots = limit.NewSlots(max(1, min(runtime.GOMAXPROCS(0), 4)))
 
 // CleanImage decodes data fully and re-encodes it, so that what is stored has no
 // metadata (EXIF with its GPS position, XMP, comments, colour profiles) and no bytes
@@ -56,12 +57,11 @@ func CleanImage(ctx context.Context, data []byte) (out []byte, contentType strin
 	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide || pixels > MaxImagePixels {
 		return nil, "", ErrImageDimensions
 	}
-	select {
-	case decodeSlots <- struct{}{}:
-		defer func() { <-decodeSlots }()
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
+	release, err := decodeSlots.Take(ctx, 0)
+	if err != nil {
+		return nil, "", err
 	}
+	defer release()
 	var buf bytes.Buffer
 	switch contentType {
 	case "image/jpeg":

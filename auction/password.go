@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gavelhq/gavel/limit"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -68,20 +69,18 @@ var HashWait = time.Second
 // hashSlots bounds the password hashes that run at once in the process, one per core:
 // each takes 19 MiB and a core for tens of milliseconds, so an unbounded burst of logins
 // or sign-ups would take all the memory and CPU (a hundred took 1.9 GB and 21 s).
-var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+var hashSlots = limit.NewSlots(max(2, runtime.GOMAXPROCS(0)))
 
 // withHashSlot runs fn in a hashing slot: ErrBusy when none frees up within HashWait.
 func withHashSlot(ctx context.Context, fn func()) error {
-	t := time.NewTimer(HashWait)
-	defer t.Stop()
-	select {
-	case hashSlots <- struct{}{}:
-	case <-t.C:
+	release, err := hashSlots.Take(ctx, HashWait)
+	if errors.Is(err, limit.ErrTimeout) {
 		return ErrBusy
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	defer func() { <-hashSlots }()
+	if err != nil {
+		return err
+	}
+	defer release()
 	fn()
 	return nil
 }
