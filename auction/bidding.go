@@ -21,12 +21,7 @@ var (
 	ErrAuctionClosed      = errors.New("the auction has ended")
 	ErrBidTooLow          = errors.New("the bid is below the minimum next bid")
 	ErrBidDecisionPending = errors.New("the bid is not decided yet")
-)
-
-// Rejection reasons.
-const (
-	ReasonTooLow = "bid_too_low"
-	ReasonClosed = "auction_closed"
+	ErrBuyNowUnavailable  = errors.New("the auction cannot be bought now")
 )
 
 // DecisionQueue is told about every accepted bid, so that a worker decides it soon.
@@ -47,23 +42,57 @@ type Bidding struct {
 	OneBidPerDecision bool
 }
 
-// PlaceBid accepts a bid: it checks the auction's window and minimum, then in one short
-// transaction on the bidder's row (the auction is not locked) holds the amount and records
-// the bid as pending. The decision is queued after the commit. A repeat with the same
-// idempotency key returns the first bid as it is now, even after the end; with another
-// amount it is ErrIdempotencyConflict.
+// Order is what a bidder asks for: a straight bid of Amount, a proxy bid up to Max, or
+// (Kind db.KindBuyNow) the auction at its buy-now price.
+type Order struct {
+	Kind   string // db.KindBid (the zero value means it too) or db.KindBuyNow
+	Amount int64  // a straight bid's amount
+	Max    *int64 // a proxy bid's maximum (Amount is then ignored)
+}
+
+// offer is what the order may pay at most, which it holds (a buy-now's is the auction's
+// price, set when it is placed).
+func (o Order) offer() int64 {
+	if o.Max != nil {
+		return *o.Max
+	}
+	return o.Amount
+}
+
+// PlaceBid places a straight bid of amount: Place with Order{Amount: amount}.
 func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
+	return b.Place(ctx, bidderID, auctionID, Order{Amount: amount}, idempotencyKey)
+}
+
+// Place accepts a bid: it checks the auction's window, the buy-now's availability and the
+// minimum (Refusal), then in one short transaction on the bidder's row (the auction is not
+// locked) holds what the bid may pay and records it as pending. The decision is queued
+// after the commit. A repeat with the same idempotency key returns the first bid as it is
+// now, even after the end; with another order it is ErrIdempotencyConflict.
+func (b *Bidding) Place(ctx context.Context, bidderID, auctionID int64, o Order, idempotencyKey string) (*db.Bid, error) {
+	if o.Kind == "" {
+		o.Kind = db.KindBid
+	}
 	var v validator
-	v.check(amount >= 1, "amount", "must be a positive integer")
+	switch {
+	case o.Kind == db.KindBuyNow:
+	case o.Max != nil:
+		v.check(*o.Max >= 1, "max_amount", "must be a positive integer")
+	default:
+		v.check(o.Amount >= 1, "amount", "must be a positive integer")
+	}
 	if err := v.err(); err != nil {
 		return nil, err
+	}
+	if o.Max != nil {
+		o.Amount = *o.Max // a pending proxy bid's amount is its maximum until decided
 	}
 	var bid *db.Bid
 	var err error
 	if idempotencyKey == "" && b.DB.Kind == db.Postgres {
-		bid, err = b.placeFast(ctx, bidderID, auctionID, amount)
+		bid, err = b.placeFast(ctx, bidderID, auctionID, o)
 	} else {
-		bid, err = b.placeInTx(ctx, bidderID, auctionID, amount, idempotencyKey)
+		bid, err = b.placeInTx(ctx, bidderID, auctionID, o, idempotencyKey)
 	}
 	if err != nil {
 		return nil, err
@@ -78,36 +107,23 @@ func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int6
 	return bid, nil
 }
 
-// refusal is why bidderID's bid of amount on a, placed at now by the database clock, is
-// refused, or nil: in this order, the bidder is the seller, the auction has not started,
-// has ended, or the amount is too low.
-func refusal(a *db.Auction, bidderID, amount int64, now time.Time) error {
-	switch {
-	case a.SellerID == bidderID:
-		return ErrOwnAuction
-	case now.Before(a.StartAt):
-		return ErrAuctionNotStarted
-	case !now.Before(a.EndAt) || a.Status == db.StatusDone:
-		return ErrAuctionClosed
-	case amount < MinNextBid(a):
-		return ErrBidTooLow
-	}
-	return nil
+// refusals are Refusal's errors by the codes gavel_refusal gives them.
+var refusals = map[string]error{
+	"own_auction": ErrOwnAuction, "auction_not_started": ErrAuctionNotStarted, "auction_closed": ErrAuctionClosed,
+	"buy_now_unavailable": ErrBuyNowUnavailable, "bid_too_low": ErrBidTooLow,
 }
 
 // placeFast accepts a bid without an idempotency key on PostgreSQL in one statement that
-// checks the rules against the auction as it is then (with Holds, a statement shared with
-// the bids placed at the same moment); a refused bid is explained from the auction and
-// time the statement saw.
-func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int64) (*db.Bid, error) {
-	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Amount: amount}
-	var a *db.Auction
-	var now time.Time
+// checks the rules (gavel_refusal, Refusal's twin) against the auction as it is then (with
+// Holds, a statement shared with the bids placed at the same moment).
+func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID int64, o Order) (*db.Bid, error) {
+	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Kind: o.Kind, Amount: o.Amount, MaxAmount: o.Max}
+	var refusal string
 	var err error
 	if b.Holds != nil {
-		a, now, err = b.Holds.Place(ctx, bid)
+		refusal, err = b.Holds.Place(ctx, bid)
 	} else {
-		a, now, err = db.PlaceHold(ctx, b.DB, bid)
+		refusal, err = db.PlaceHold(ctx, b.DB, bid)
 	}
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -119,15 +135,15 @@ func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID, amount int
 	case bid.ID != 0:
 		return bid, nil
 	}
-	if err := refusal(a, bidderID, amount, now); err != nil {
+	if err, ok := refusals[refusal]; ok {
 		return nil, err
 	}
-	return nil, fmt.Errorf("place bid: refused for no known reason (auction %d, bidder %d)", auctionID, bidderID)
+	return nil, fmt.Errorf("place bid: refused for no known reason %q (auction %d, bidder %d)", refusal, auctionID, bidderID)
 }
 
 // placeInTx accepts a bid in a transaction that also claims the idempotency key; a
 // repeat of the key returns the first bid as it is now.
-func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
+func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID int64, o Order, idempotencyKey string) (*db.Bid, error) {
 	var bid *db.Bid
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		bid = nil
@@ -145,8 +161,14 @@ func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID, amount int
 		if err != nil {
 			return err
 		}
-		key, replay, err := claimIdempotencyKey(ctx, tx, bidderID, "bids:"+strconv.FormatInt(a.ID, 10),
-			idempotencyKey, "amount", amount)
+		scope, field, value := "bids:"+strconv.FormatInt(a.ID, 10), "amount", o.Amount
+		switch {
+		case o.Kind == db.KindBuyNow:
+			scope, field, value = "buy:"+strconv.FormatInt(a.ID, 10), "kind", 0
+		case o.Max != nil:
+			field = "max_amount"
+		}
+		key, replay, err := claimIdempotencyKey(ctx, tx, bidderID, scope, idempotencyKey, field, value)
 		if err != nil {
 			return err
 		}
@@ -158,15 +180,20 @@ func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID, amount int
 			bid, err = db.BidByID(ctx, tx, id)
 			return err
 		}
-		if err := refusal(a, bidderID, amount, now); err != nil {
+		if err := Refusal(a, o.Kind, bidderID, o.offer(), now); err != nil {
 			return err
 		}
-		bid = &db.Bid{AuctionID: a.ID, BidderID: bidderID, Amount: amount, Status: db.BidPending, CreatedAt: now}
+		if o.Kind == db.KindBuyNow {
+			o.Amount = *a.BuyNowPrice
+		}
+		bid = &db.Bid{AuctionID: a.ID, BidderID: bidderID, Kind: o.Kind, Amount: o.Amount, MaxAmount: o.Max,
+			Status: db.BidPending, CreatedAt: now}
 		if err := db.InsertBid(ctx, tx, bid); err != nil {
 			return err
 		}
+		held := bid.Held()
 		_, err = db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bidderID, Kind: db.KindBidHold,
-			Delta: -amount, HeldDelta: amount, BidID: &bid.ID, AuctionID: &a.ID})
+			Delta: -held, HeldDelta: held, BidID: &bid.ID, AuctionID: &a.ID})
 		if errors.Is(err, db.ErrInsufficient) {
 			return ErrInsufficientPoints
 		}
@@ -191,6 +218,13 @@ type Decision struct {
 	Outbid   []db.Bid // former leaders that lost the lead
 	Released []db.Bid // outbid and rejected bids, whose points Release gives back
 	Auction  db.Auction
+	// Changed says the auction's price or leading bidder changed; EndMoved that soft close
+	// moved its end (the close follows it); Sold that a buy-now won, closing it.
+	Changed, EndMoved, Sold bool
+	leaderID                int64 // the leading bidder, when Changed
+	changedBy               int64 // the bid whose decision made the last change
+	// Settled is the settlement of an auction a buy-now closed, made in the same transaction.
+	Settled *Settlement
 	// OutboxID is the outbox row that holds the events of the decision round this
 	// decision was part of (shared by the round's decisions), written in its transaction.
 	OutboxID int64
@@ -316,9 +350,13 @@ func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Au
 				leader = &l
 			}
 		}
+		var before int64
+		if leader != nil {
+			before = leader.Amount
+		}
 		d := decideAuction(a, leader, bids, now)
-		if leader != nil && leader.Status == db.BidOutbid {
-			changedBids = append(changedBids, *leader)
+		if leader != nil && (leader.Status == db.BidOutbid || leader.Amount != before) {
+			changedBids = append(changedBids, *leader) // outbid, or its price rose defending
 		}
 		changedBids = append(changedBids, bids...)
 		a.UpdatedAt = now
@@ -346,34 +384,45 @@ func (b *Bidding) decideLocked(ctx context.Context, tx bun.IDB, auctions []db.Au
 	}
 	for i := range ds {
 		ds[i].OutboxID = row.ID
+		if ds[i].Sold {
+			d := &ds[i]
+			lead := d.Decided[slices.IndexFunc(d.Decided, func(b db.Bid) bool { return b.ID == *d.Auction.LeadingBidID })]
+			if d.Settled, err = settleLocked(ctx, tx, &d.Auction, &lead, now); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return ds, nil
 }
 
-// decideAuction decides the auction's pending bids in arrival order, updating the bids,
-// the auction and the leader (nil: none yet) in place.
+// decideAuction decides the auction's pending bids in arrival order (decideBid), updating
+// the bids, the auction and the leader (nil: none yet) in place.
 func decideAuction(a *db.Auction, leader *db.Bid, pending []db.Bid, now time.Time) Decision {
 	var d Decision
+	end := a.EndAt
 	for i := range pending {
 		bid := &pending[i]
-		bid.DecidedAt = &now
-		switch {
-		case !bid.CreatedAt.Before(a.EndAt) || a.Status == db.StatusDone:
-			bid.Status, bid.Reason = db.BidRejected, ptr(ReasonClosed)
+		var st step
+		leader, st = decideBid(a, leader, bid, now)
+		if st.displaced != nil {
+			d.Released = append(d.Released, *st.displaced)
+			d.Outbid = append(d.Outbid, *st.displaced)
+		}
+		switch bid.Status {
+		case db.BidOutbid: // defended against at once
 			d.Released = append(d.Released, *bid)
-		case bid.Amount >= MinNextBid(a):
-			if leader != nil {
-				leader.Status = db.BidOutbid // decided_at stays the time it took the lead
-				d.Released = append(d.Released, *leader)
-				d.Outbid = append(d.Outbid, *leader)
-			}
-			bid.Status = db.BidLeading
-			a.CurrentPrice, a.LeadingBidID, a.BidCount = bid.Amount, &bid.ID, a.BidCount+1
-			leader = bid
-		default:
-			bid.Status, bid.Reason = db.BidRejected, ptr(ReasonTooLow)
+			d.Outbid = append(d.Outbid, *bid)
+		case db.BidRejected:
 			d.Released = append(d.Released, *bid)
 		}
+		if st.changed {
+			d.Changed, d.changedBy = true, bid.ID
+		}
+		d.Sold = d.Sold || st.sold
+	}
+	d.EndMoved = !d.Sold && a.EndAt.After(end)
+	if leader != nil {
+		d.leaderID = leader.BidderID
 	}
 	d.Decided = pending
 	return d
@@ -409,7 +458,7 @@ func (b *Bidding) ReleaseBids(ctx context.Context, bidIDs []int64) (int, error) 
 			continue
 		}
 		es = append(es, db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
-			Delta: bid.Amount, HeldDelta: -bid.Amount, BidID: ptr(bid.ID), AuctionID: ptr(bid.AuctionID)})
+			Delta: bid.Held(), HeldDelta: -bid.Held(), BidID: ptr(bid.ID), AuctionID: ptr(bid.AuctionID)})
 	}
 	if len(es) == 0 {
 		return 0, nil

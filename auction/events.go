@@ -19,16 +19,18 @@ const (
 // Event is one thing that happened to an auction, for the user it concerns (UserID) or,
 // for price_changed, for everyone following the auction except UserID (the bidder).
 type Event struct {
-	Kind         string    `json:"kind"`
-	AuctionID    int64     `json:"auction_id"`
-	BidID        int64     `json:"bid_id,omitempty"`
-	UserID       int64     `json:"user_id,omitempty"`
-	Amount       int64     `json:"amount,omitempty"`
-	CurrentPrice int64     `json:"current_price,omitempty"`
-	BidCount     int64     `json:"bid_count,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
-	WinnerID     int64     `json:"winner_id,omitempty"`
-	At           time.Time `json:"at"`
+	Kind         string     `json:"kind"`
+	AuctionID    int64      `json:"auction_id"`
+	BidID        int64      `json:"bid_id,omitempty"`
+	UserID       int64      `json:"user_id,omitempty"`
+	Amount       int64      `json:"amount,omitempty"`
+	CurrentPrice int64      `json:"current_price,omitempty"`
+	BidCount     int64      `json:"bid_count,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	WinnerID     int64      `json:"winner_id,omitempty"`
+	EndAt        *time.Time `json:"end_at,omitempty"`   // a soft-closing auction's end, on price_changed
+	Extended     bool       `json:"extended,omitempty"` // soft close moved EndAt`
+	At           time.Time  `json:"at"`
 }
 
 // Events are the events of one auction's decision: a rejection for each rejected bid,
@@ -50,25 +52,22 @@ func (d Decision) Events() []Event {
 		events = append(events, Event{Kind: EventOutbid, AuctionID: bid.AuctionID, BidID: bid.ID,
 			UserID: bid.BidderID, Amount: bid.Amount, CurrentPrice: a.CurrentPrice, At: a.UpdatedAt})
 	}
-	if bidder, ok := d.newLeader(); ok {
-		events = append(events, Event{Kind: EventPriceChanged, AuctionID: a.ID, BidID: *a.LeadingBidID,
-			UserID: bidder, Amount: a.CurrentPrice, CurrentPrice: a.CurrentPrice, BidCount: a.BidCount, At: a.UpdatedAt})
+	if d.Changed && a.LeadingBidID != nil {
+		// BidID names the bid whose decision made the last change: a defended leader's
+		// price changes many times, and each change is a notification of its own.
+		events = append(events, Event{Kind: EventPriceChanged, AuctionID: a.ID, BidID: d.changedBy,
+			UserID: d.leaderID, Amount: a.CurrentPrice, CurrentPrice: a.CurrentPrice, BidCount: a.BidCount,
+			EndAt: endAt(a), Extended: d.EndMoved, At: a.UpdatedAt})
 	}
 	return events
 }
 
-// newLeader returns the bidder of the auction's leading bid when that bid is one of the
-// decision's, that is when the price changed.
-func (d Decision) newLeader() (int64, bool) {
-	if d.Auction.LeadingBidID == nil {
-		return 0, false
+// endAt is the auction's end for an event, when soft close may move it.
+func endAt(a db.Auction) *time.Time {
+	if a.ExtensionSeconds == 0 {
+		return nil
 	}
-	for _, bid := range d.Decided {
-		if bid.ID == *d.Auction.LeadingBidID {
-			return bid.BidderID, true
-		}
-	}
-	return 0, false
+	return &a.EndAt
 }
 
 // Events are the events of a close: auction_won to the winner and auction_sold to the
@@ -78,6 +77,12 @@ func (s *Settlement) Events() []Event {
 	at := a.UpdatedAt
 	if a.ClosedAt != nil {
 		at = *a.ClosedAt
+	}
+	if u := s.Unmet; u != nil {
+		return []Event{
+			{Kind: EventBidRejected, AuctionID: a.ID, BidID: u.ID, UserID: u.BidderID, Amount: u.Amount, Reason: ReasonReserveNotMet, At: at},
+			{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, Reason: ReasonReserveNotMet, At: at},
+		}
 	}
 	if s.Winner == nil {
 		return []Event{{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, At: at}}

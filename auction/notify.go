@@ -116,8 +116,12 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 	for _, e := range events {
 		if e.Kind == EventPriceChanged {
 			priced = append(priced, e.AuctionID)
-			prices = append(prices, live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
-				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)})
+			p := live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
+				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)}
+			if e.EndAt != nil {
+				p.EndAt = live.Timestamp(*e.EndAt)
+			}
+			prices = append(prices, p)
 		}
 	}
 	subs, err := db.SubscribersOf(ctx, n.DB, priced)
@@ -141,7 +145,11 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 		case EventAuctionSold:
 			add(e, e.UserID, auctionSource(e), map[string]any{"amount": e.Amount, "winner_nickname": nicknames[e.WinnerID]})
 		case EventAuctionEnded:
-			add(e, e.UserID, auctionSource(e), struct{}{})
+			if e.Reason != "" {
+				add(e, e.UserID, auctionSource(e), map[string]string{"reason": e.Reason})
+			} else {
+				add(e, e.UserID, auctionSource(e), struct{}{})
+			}
 		}
 	}
 	stored, err := db.InsertNotifications(ctx, n.DB, rows)
@@ -162,6 +170,11 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 				Winner: &live.Winner{BidderNickname: MaskNickname(nicknames[e.WinnerID]), Amount: e.Amount}})
 		case EventAuctionEnded:
 			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone})
+		case EventPriceChanged:
+			if e.Extended && e.EndAt != nil { // soft close moved the end
+				err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusPending,
+					EndAt: live.Timestamp(*e.EndAt)})
+			}
 		}
 		if err != nil {
 			return err
@@ -231,7 +244,7 @@ func (n *Notifier) outboxEvents(ctx context.Context, rows []db.OutboxRow) ([]Eve
 			if !ok {
 				return nil, fmt.Errorf("outbox row %d: auction %d is not settled", r.ID, *r.AuctionID)
 			}
-			s := Settlement{Auction: st.Auction}
+			s := Settlement{Auction: st.Auction, Unmet: st.Unmet}
 			if w := st.Winner; w != nil {
 				s.Winner = &db.Bid{ID: w.BidID, AuctionID: w.AuctionID, BidderID: w.WinnerID, Amount: w.Amount, Status: db.BidWon}
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gavelhq/gavel/db"
 	"github.com/uptrace/bun"
@@ -20,9 +21,18 @@ type Settlement struct {
 	Final *Decision
 	// Winner is the winning bid, nil when the auction ended without bids.
 	Winner *db.Bid
+	// Unmet is the leading bid rejected because the reserve was not met (no winner then).
+	Unmet *db.Bid
 	// OutboxID is the settlement's outbox row, written in its transaction (db.OutboxSettled).
 	OutboxID int64
+	// Open says the auction did not close: deciding its last bids moved its end (soft
+	// close). Final holds that decision; the close follows the new end.
+	Open bool
 }
+
+// closingDecided is closePG's outcome when the decision of the last bids was the whole
+// outcome: a buy-now among them closed the auction, or soft close moved its end.
+const closingDecided = "decided"
 
 // ErrSkipped is returned by Close when another transaction holds the auction and Close
 // was asked not to wait.
@@ -91,6 +101,11 @@ func (b *Bidding) closePG(ctx context.Context, auctionID int64, skipLocked bool)
 		}
 		if len(ds) > 0 {
 			final = &ds[0]
+			if final.Sold || final.EndMoved {
+				// A buy-now closed it, or soft close moved its end: that decision is the outcome.
+				c = &db.Closing{Outcome: closingDecided}
+				return nil
+			}
 		}
 		tx.Final() // the closing statement carries the COMMIT
 		c, err = db.CloseAuction(ctx, tx, auctionID, false)
@@ -111,6 +126,8 @@ func settlementOf(c *db.Closing, auctionID int64, final *Decision, err error) (*
 		return nil, err
 	}
 	switch c.Outcome {
+	case closingDecided:
+		return &Settlement{Final: final, Auction: final.Auction, Open: final.EndMoved}, nil
 	case db.ClosingSkipped:
 		return nil, ErrSkipped
 	case db.ClosingGone, db.ClosingNotDue:
@@ -121,8 +138,12 @@ func settlementOf(c *db.Closing, auctionID int64, final *Decision, err error) (*
 	}
 	s := &Settlement{Final: final, OutboxID: *c.OutboxID, Auction: db.Auction{ID: auctionID, SellerID: c.SellerID,
 		Status: db.StatusDone, ClosedAt: &c.ClosedAt, UpdatedAt: c.ClosedAt}}
-	if c.Outcome == db.ClosingSettled {
+	switch c.Outcome {
+	case db.ClosingSettled:
 		s.Winner = &db.Bid{ID: *c.BidID, AuctionID: auctionID, BidderID: *c.BidderID, Amount: *c.Amount, Status: db.BidWon}
+	case db.ClosingUnmet:
+		s.Unmet = &db.Bid{ID: *c.BidID, AuctionID: auctionID, BidderID: *c.BidderID, Amount: *c.Amount,
+			Status: db.BidRejected, Reason: ptr(ReasonReserveNotMet)}
 	}
 	return s, nil
 }
@@ -139,7 +160,7 @@ func (b *Bidding) closeSQLite(ctx context.Context, tx bun.IDB, auctionID int64, 
 	if a.Status == db.StatusDone || now.Before(a.EndAt) {
 		return nil, nil
 	}
-	s := &Settlement{}
+	var final *Decision
 	if pending {
 		as := []db.Auction{*a}
 		ds, err := b.decideLocked(ctx, tx, as, false)
@@ -147,23 +168,51 @@ func (b *Bidding) closeSQLite(ctx context.Context, tx bun.IDB, auctionID int64, 
 			return nil, err
 		}
 		if len(ds) > 0 {
-			s.Final = &ds[0]
+			final, a = &ds[0], &ds[0].Auction
 		}
-		a = &as[0]
+		if final != nil && (final.Sold || final.EndMoved) {
+			// A buy-now closed it, or soft close moved its end: that decision is the outcome.
+			return &Settlement{Final: final, Auction: *a, Open: final.EndMoved}, nil
+		}
 	}
-	// Under the lock, with the auction found not DONE, this runs once per auction;
-	// the unique winner and ledger rows would refuse a second time anyway.
+	var lead *db.Bid
+	if a.LeadingBidID != nil {
+		if lead, err = db.BidByID(ctx, tx, *a.LeadingBidID); err != nil {
+			return nil, err
+		}
+	}
 	if err := db.MarkClosed(ctx, tx, a, now); err != nil {
 		return nil, err
 	}
-	s.Auction = *a
-	row := &db.OutboxRow{Kind: db.OutboxSettled, AuctionID: &a.ID, CreatedAt: now}
+	s, err := settleLocked(ctx, tx, a, lead, now)
+	if s != nil {
+		s.Final = final
+	}
+	return s, err
+}
+
+// settleLocked settles the locked auction a, marked DONE at `at`, with its leading bid
+// lead (nil: none) by settleOutcome, one statement at a time (SQLite, and a buy-now on
+// both databases), and writes its outbox row. Under the lock, with the auction found not
+// DONE, this runs once per auction; the unique winner and ledger rows would refuse a
+// second time anyway.
+func settleLocked(ctx context.Context, tx bun.IDB, a *db.Auction, lead *db.Bid, at time.Time) (*Settlement, error) {
+	row := &db.OutboxRow{Kind: db.OutboxSettled, AuctionID: &a.ID, CreatedAt: at}
 	if err := db.InsertOutbox(ctx, tx, row); err != nil {
 		return nil, err
 	}
-	s.OutboxID = row.ID
-	if a.LeadingBidID != nil {
-		s.Winner, err = db.SettleWinner(ctx, tx, a, *a.LeadingBidID, now)
+	s := &Settlement{Auction: *a, OutboxID: row.ID}
+	o := settleOutcome(a, lead)
+	var err error
+	switch {
+	case o.win:
+		lead.Status = db.BidWon
+		err = db.SettleWinner(ctx, tx, a, lead, o.rest, at)
+		s.Winner = lead
+	case o.reason != "":
+		lead.Status, lead.Reason = db.BidRejected, &o.reason
+		err = db.RejectLeader(ctx, tx, lead, at)
+		s.Unmet = lead
 	}
 	return s, err
 }

@@ -62,13 +62,14 @@ func BidsOfBidder(ctx context.Context, idb bun.IDB, bidderID int64, status strin
 	return bs, nil
 }
 
-// LeadHistory lists the bids of an auction that led at some point, newest first.
+// LeadHistory lists the changes of an auction's price or leading bidder, newest first:
+// the bids whose decision made one, with the price and the leader's nickname just after it.
 func LeadHistory(ctx context.Context, idb bun.IDB, auctionID, beforeID, limit int64) ([]PublicBid, error) {
 	var out []PublicBid
 	q := idb.NewSelect().TableExpr("bids AS b").
-		ColumnExpr("b.id, b.amount, u.nickname, b.created_at").
-		Join("JOIN users AS u ON u.id = b.bidder_id").
-		Where("b.auction_id = ? AND b.status IN (?)", auctionID, bun.List([]string{BidLeading, BidOutbid, BidWon})).
+		ColumnExpr("b.id, b.price_after AS amount, u.nickname, b.created_at").
+		Join("JOIN users AS u ON u.id = b.leader_after").
+		Where("b.auction_id = ? AND b.price_after IS NOT NULL", auctionID).
 		OrderExpr("b.id DESC").Limit(limit)
 	if beforeID > 0 {
 		q = q.Where("b.id < ?", beforeID)
@@ -263,74 +264,84 @@ func RecordDecisions(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) e
 }
 
 func recordDecisionsPG(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
-	var bids []int64 // the bid columns, one array each, and the auction columns
+	var bids, amounts []int64 // the bid columns, one array each, and the auction columns
 	var statuses []string
 	var reasons []*string
 	var decided []*time.Time
+	var priceAfter, leaderAfter []*int64
 	for _, b := range bs {
-		bids, statuses = append(bids, b.ID), append(statuses, b.Status)
+		bids, statuses, amounts = append(bids, b.ID), append(statuses, b.Status), append(amounts, b.Amount)
 		reasons, decided = append(reasons, b.Reason), append(decided, b.DecidedAt)
+		priceAfter, leaderAfter = append(priceAfter, b.PriceAfter), append(leaderAfter, b.LeaderAfter)
 	}
 	var auctions, prices, counts []int64
 	var leads []*int64
-	var at []time.Time
+	var at, ends []time.Time
+	var originalEnds, closed []*time.Time
+	var astatuses []string
 	for _, a := range as {
 		auctions, prices, counts = append(auctions, a.ID), append(prices, a.CurrentPrice), append(counts, a.BidCount)
-		leads, at = append(leads, a.LeadingBidID), append(at, a.UpdatedAt)
+		leads, at, ends = append(leads, a.LeadingBidID), append(at, a.UpdatedAt), append(ends, a.EndAt)
+		originalEnds, astatuses, closed = append(originalEnds, a.OriginalEndAt), append(astatuses, a.Status), append(closed, a.ClosedAt)
 	}
 	_, err := idb.NewRaw(`SELECT gavel_record_decisions(?::bigint[], ?::text[], ?::text[], ?::timestamptz[],
-		?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[])`,
+		?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::timestamptz[],
+		?::timestamptz[], ?::timestamptz[], ?::text[], ?::timestamptz[])`,
 		pgdialect.Array(bids), pgdialect.Array(statuses), pgdialect.Array(reasons), pgdialect.Array(decided),
+		pgdialect.Array(amounts), pgdialect.Array(priceAfter), pgdialect.Array(leaderAfter),
 		pgdialect.Array(auctions), pgdialect.Array(prices), pgdialect.Array(leads), pgdialect.Array(counts),
-		pgdialect.Array(at)).Exec(ctx)
+		pgdialect.Array(at), pgdialect.Array(ends), pgdialect.Array(originalEnds), pgdialect.Array(astatuses),
+		pgdialect.Array(closed)).Exec(ctx)
 	return err
 }
 
 func recordDecisionsSQLite(ctx context.Context, idb bun.IDB, bs []Bid, as []Auction) error {
 	if len(bs) > 0 {
-		if _, err := idb.NewUpdate().Model(&bs).Column("status", "reason", "decided_at").Bulk().Exec(ctx); err != nil {
+		if _, err := idb.NewUpdate().Model(&bs).Column("status", "reason", "decided_at", "amount", "price_after", "leader_after").
+			Bulk().Exec(ctx); err != nil {
 			return err
 		}
 	}
 	if len(as) > 0 {
-		if _, err := idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at").
-			Bulk().Exec(ctx); err != nil {
+		if _, err := idb.NewUpdate().Model(&as).Column("current_price", "leading_bid_id", "bid_count", "updated_at",
+			"end_at", "original_end_at", "status", "closed_at").Bulk().Exec(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// PlaceHold places b (amount, bidder, auction) in one statement on PostgreSQL, so a bid
-// costs one round trip and no explicit transaction: the function gavel_place_bids (a batch
-// of one here; HoldBatcher sends more) reads the auction and the statement's time, and
-// only if the bidder is not the seller, the auction is open at that time and the amount
-// reaches the minimum next bid (gavel_min_next_bid) it holds the amount from the bidder's
-// available points and inserts the bid as pending, with the statement's time, and its
-// bid_hold ledger row. It returns the auction as read (the columns the rules look at) and
-// the time; b.ID stays 0 when the bid was refused. The auction's KEY SHARE lock, held to
-// the end, makes a closing auction (LockClose) wait for the bid, and a bid that comes
-// after the close see the auction DONE.
+// PlaceHold places b (its kind, amount, maximum, bidder, auction) in one statement on
+// PostgreSQL, so a bid costs one round trip and no explicit transaction: the function
+// gavel_place_bids (a batch of one here; HoldBatcher sends more) reads the auction and the
+// statement's time, and only if the rules allow the bid (gavel_refusal) it holds what the
+// bid may pay (its maximum, else its amount; a buy-now's amount is the auction's price)
+// from the bidder's available points and inserts the bid as pending, with the statement's
+// time, and its bid_hold ledger row. It returns gavel_refusal's code when the rules
+// refused the bid, and b.ID stays 0 then. The auction's KEY SHARE lock, held to the end,
+// makes a closing auction (LockClose) wait for the bid, and a bid that comes after the
+// close see the auction DONE.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
-func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (*Auction, time.Time, error) {
+func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (refusal string, err error) {
 	r := &holdRequest{bid: b}
 	if err := placeHolds(ctx, idb, []*holdRequest{r}); err != nil {
-		return nil, time.Time{}, err
+		return "", err
 	}
-	if r.err == nil && r.auction == nil {
-		return nil, time.Time{}, errNoOutcome
+	if r.err == nil && !r.answered {
+		return "", errNoOutcome
 	}
-	return r.auction, r.now, r.err
+	return r.refusal, r.err
 }
 
 // placed is a row of gavel_place_bids.
 type placed struct {
-	Ord int `bun:"ord"`
-	Auction
-	DBNow time.Time  `bun:"db_now"`
-	BidID *int64     `bun:"bid_id"`
-	BidAt *time.Time `bun:"bid_at"`
-	Short bool       `bun:"short"`
+	Ord       int        `bun:"ord"`
+	ID        *int64     `bun:"id"` // the auction's; NULL when it does not exist
+	BidID     *int64     `bun:"bid_id"`
+	BidAt     *time.Time `bun:"bid_at"`
+	BidAmount *int64     `bun:"bid_amount"`
+	Short     bool       `bun:"short"`
+	Refusal   *string    `bun:"refusal"`
 }
 
 // RecentBidder is one bidder's latest bid on an open auction, with their age and gender

@@ -18,7 +18,7 @@ func ListQueryForTest(idb bun.IDB, f ListFilter) string { return listQuery(idb, 
 // PlaceBatchForTest places the bids as one batch of a HoldBatcher (bids that waited
 // together), those in gone for callers that gave up, and returns, for each, the auction
 // as read and the error.
-func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]bool) ([]*Auction, []error) {
+func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]bool) ([]string, []error) {
 	over, cancel := context.WithCancel(ctx)
 	cancel()
 	batch := make([]*holdRequest, len(bids))
@@ -29,9 +29,9 @@ func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]boo
 		}
 	}
 	NewHoldBatcher(d, 1, len(bids)).place(batch)
-	as, errs := make([]*Auction, len(bids)), make([]error, len(bids))
+	refusals, errs := make([]string, len(bids)), make([]error, len(bids))
 	for i, r := range batch {
-		as[i], errs[i] = r.auction, r.err
+		refusals[i], errs[i] = r.refusal, r.err
 	}
-	return as, errs
+	return refusals, errs
 }

@@ -84,6 +84,20 @@ type Auction struct {
 	CreatedAt       time.Time  `bun:"created_at"`
 	UpdatedAt       time.Time  `bun:"updated_at"`
 	ClosedAt        *time.Time `bun:"closed_at"`
+	// The formats (api/openapi.yaml, "Auction formats"): nil or 0 when the seller set none.
+	ReservePrice     *int64 `bun:"reserve_price"`
+	BuyNowPrice      *int64 `bun:"buy_now_price"`
+	ExtensionSeconds int64  `bun:"extension_seconds"`
+	// OriginalEndAt is the seller's end; nil on rows whose end never moves (see OriginalEnd).
+	OriginalEndAt *time.Time `bun:"original_end_at"`
+}
+
+// OriginalEnd is the seller's end: OriginalEndAt, or EndAt on a row without it.
+func (a *Auction) OriginalEnd() time.Time {
+	if a.OriginalEndAt != nil {
+		return *a.OriginalEndAt
+	}
+	return a.EndAt
 }
 
 // AuctionWinner records the winning bid of a finished auction, once per auction.
@@ -147,18 +161,39 @@ const (
 	BidWon      = "won"
 )
 
+// Bid kinds.
+const (
+	KindBid    = "bid"     // a straight or a proxy bid
+	KindBuyNow = "buy_now" // buy-it-now
+)
+
 // Bid is a row of bids.
 type Bid struct {
 	bun.BaseModel `bun:"table:bids,alias:b"`
 
-	ID        int64      `bun:"id,pk,autoincrement"`
-	AuctionID int64      `bun:"auction_id"`
-	BidderID  int64      `bun:"bidder_id"`
+	ID        int64  `bun:"id,pk,autoincrement"`
+	AuctionID int64  `bun:"auction_id"`
+	BidderID  int64  `bun:"bidder_id"`
+	Kind      string `bun:"kind"`
+	// Amount is what the bid offers now; a pending proxy bid's is its maximum (not shown).
 	Amount    int64      `bun:"amount"`
+	MaxAmount *int64     `bun:"max_amount"` // a proxy bid's maximum
 	Status    string     `bun:"status"`
 	Reason    *string    `bun:"reason"`
 	CreatedAt time.Time  `bun:"created_at"`
 	DecidedAt *time.Time `bun:"decided_at"`
+	// PriceAfter and LeaderAfter are the auction's price and leading bidder right after
+	// this bid's decision, when it changed either: an entry of the public bid history.
+	PriceAfter  *int64 `bun:"price_after"`
+	LeaderAfter *int64 `bun:"leader_after"`
+}
+
+// Held is what the bid holds: a proxy bid's maximum, else its amount.
+func (b *Bid) Held() int64 {
+	if b.MaxAmount != nil {
+		return *b.MaxAmount
+	}
+	return b.Amount
 }
 
 // PublicBid is a bid in an auction's public history.

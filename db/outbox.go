@@ -64,6 +64,8 @@ func DeleteOutbox(ctx context.Context, idb bun.IDB, ids []int64) error {
 type Settled struct {
 	Auction Auction
 	Winner  *AuctionWinner
+	// Unmet is the leading bid rejected at the close because the reserve was not met.
+	Unmet *Bid
 }
 
 // SettledAuctions reads the DONE auctions among ids with their winners; others are left out.
@@ -88,6 +90,24 @@ func SettledAuctions(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]S
 		if s, ok := out[w.AuctionID]; ok {
 			s.Winner = &w
 			out[w.AuctionID] = s
+		}
+	}
+	var leads []int64
+	for _, a := range as {
+		if a.LeadingBidID != nil && out[a.ID].Winner == nil {
+			leads = append(leads, *a.LeadingBidID)
+		}
+	}
+	if len(leads) > 0 {
+		bs, err := BidsByIDs(ctx, idb, leads)
+		if err != nil {
+			return nil, fmt.Errorf("settled auctions: %w", err)
+		}
+		for _, b := range bs {
+			if s, ok := out[b.AuctionID]; ok && b.Status == BidRejected {
+				s.Unmet = &b
+				out[b.AuctionID] = s
+			}
 		}
 	}
 	return out, nil

@@ -35,12 +35,12 @@ type HoldBatcher struct {
 func (h *HoldBatcher) Stats() (statements, bids int64) { return h.statements.Load(), h.bids.Load() }
 
 type holdRequest struct {
-	ctx     context.Context
-	bid     *Bid
-	auction *Auction
-	now     time.Time
-	err     error
-	done    chan struct{}
+	ctx      context.Context
+	bid      *Bid
+	answered bool   // the statement gave the bid its outcome
+	refusal  string // the rules' code when they refused the bid
+	err      error
+	done     chan struct{}
 }
 
 // NewHoldBatcher returns a HoldBatcher on d with up to maxFlushes batches in flight, of
@@ -52,7 +52,7 @@ func NewHoldBatcher(d *DB, maxFlushes, maxBatch int) *HoldBatcher {
 // Place is PlaceHold through the batcher. A bid whose ctx is done before its batch is
 // sent is not placed (ctx's error); once sent, it is placed or refused whatever happens to
 // ctx, as its statement carries others' bids too.
-func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, error) {
+func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (refusal string, err error) {
 	r := &holdRequest{ctx: ctx, bid: b, done: make(chan struct{})}
 	h.mu.Lock()
 	h.queue = append(h.queue, r)
@@ -65,7 +65,7 @@ func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Auction, time.Time, e
 		h.flush(true)
 	}
 	<-r.done
-	return r.auction, r.now, r.err
+	return r.refusal, r.err
 }
 
 // flush places queued batches until the queue is empty. A caller of Place flushes one
@@ -114,7 +114,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 		return
 	case 1:
 		r := live[0]
-		r.auction, r.now, r.err = PlaceHold(r.ctx, h.db, r.bid)
+		r.refusal, r.err = PlaceHold(r.ctx, h.db, r.bid)
 		return
 	}
 	batch = live
@@ -130,7 +130,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 			err = errNoOutcome
 		}
 		for _, r := range batch {
-			if r.err == nil && r.auction == nil {
+			if r.err == nil && !r.answered {
 				r.err = err
 			}
 		}
@@ -139,7 +139,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 	// The server refused the statement, so nothing of it was written, and no bid of the
 	// batch explains it alone: place each bid alone, so that each gets its own outcome.
 	for _, r := range batch {
-		r.auction, r.now, r.err = PlaceHold(ctx, h.db, r.bid)
+		r.refusal, r.err = PlaceHold(ctx, h.db, r.bid)
 	}
 }
 
@@ -152,12 +152,20 @@ func placeHolds(ctx context.Context, idb bun.IDB, batch []*holdRequest) error {
 	auctions := make([]int64, len(batch))
 	bidders := make([]int64, len(batch))
 	amounts := make([]int64, len(batch))
+	maxes := make([]*int64, len(batch))
+	kinds := make([]string, len(batch))
 	for i, r := range batch {
 		auctions[i], bidders[i], amounts[i] = r.bid.AuctionID, r.bid.BidderID, r.bid.Amount
+		maxes[i], kinds[i] = r.bid.MaxAmount, r.bid.Kind
+		if kinds[i] == "" {
+			kinds[i] = KindBid
+		}
 	}
 	var rows []placed
-	err := idb.NewRaw(`SELECT * FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[])`,
-		pgdialect.Array(auctions), pgdialect.Array(bidders), pgdialect.Array(amounts)).Scan(ctx, &rows)
+	err := idb.NewRaw(`SELECT ord, id, bid_id, bid_at, bid_amount, short, refusal
+FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[])`,
+		pgdialect.Array(auctions), pgdialect.Array(bidders), pgdialect.Array(amounts), pgdialect.Array(maxes),
+		pgdialect.Array(kinds)).Scan(ctx, &rows)
 	if err != nil {
 		return fmt.Errorf("place holds: %w", err)
 	}
@@ -166,16 +174,17 @@ func placeHolds(ctx context.Context, idb bun.IDB, batch []*holdRequest) error {
 			continue // cannot happen
 		}
 		r := batch[row.Ord-1]
+		r.answered = true
 		switch {
-		case row.Auction.ID == 0:
+		case row.ID == nil:
 			r.err = ErrNotFound
 		case row.Short:
 			r.err = ErrInsufficient
-		default:
-			if row.BidID != nil {
-				r.bid.ID, r.bid.Status, r.bid.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
-			}
-			r.auction, r.now = &row.Auction, row.DBNow.UTC()
+		case row.Refusal != nil:
+			r.refusal = *row.Refusal
+		case row.BidID != nil:
+			r.bid.ID, r.bid.Status, r.bid.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
+			r.bid.Kind, r.bid.Amount = kinds[row.Ord-1], *row.BidAmount
 		}
 	}
 	return nil

@@ -111,6 +111,7 @@ const (
 	ClosingPending = "pending" // it has pending bids: decide them under the lock, then call again
 	ClosingClosed  = "closed"  // DONE, without a winner
 	ClosingSettled = "settled" // DONE, and its leading bid won and was paid for
+	ClosingUnmet   = "unmet"   // DONE without a winner: the reserve was not met (the rejected leading bid, all it held released)
 )
 
 // CloseAuction closes and settles the auction in one statement, in idb's transaction (or
@@ -138,31 +139,44 @@ func (d *DB) Retry(ctx context.Context, attempt func() error) error {
 	return retryTransient(ctx, attempt)
 }
 
-// SettleWinner settles the locked auction a, marked DONE at `at`, for its leading bid
-// bidID as CloseAuction does, one statement at a time (SQLite).
-func SettleWinner(ctx context.Context, idb bun.IDB, a *Auction, bidID int64, at time.Time) (*Bid, error) {
-	win, err := BidByID(ctx, idb, bidID)
-	if err != nil {
-		return nil, err
-	}
-	if win.Status != BidLeading || win.AuctionID != a.ID {
-		return nil, fmt.Errorf("settle winner: bid %d is %s, not the leading bid of auction %d", win.ID, win.Status, a.ID)
-	}
+// SettleWinner settles the locked auction a, marked DONE at `at`, for its leading bid win,
+// one statement at a time (gavel_close_auction does it in one on PostgreSQL): the bid
+// becomes won, the winner row is written, the price (win.Amount) moves from the winner's
+// held points to the seller's available points (winning_payment and payout), and rest, what
+// the bid held beyond the price, comes back to the winner (bid_release).
+func SettleWinner(ctx context.Context, idb bun.IDB, a *Auction, win *Bid, rest int64, at time.Time) error {
 	win.Status = BidWon
 	if err := SetBidStatus(ctx, idb, win); err != nil {
-		return nil, err
+		return err
 	}
 	if err := InsertWinner(ctx, idb, &AuctionWinner{AuctionID: a.ID, BidID: win.ID,
 		WinnerID: win.BidderID, SellerID: a.SellerID, Amount: win.Amount, SettledAt: at}); err != nil {
-		return nil, err
+		return err
 	}
-	for _, e := range []*LedgerEntry{
-		{UserID: win.BidderID, Kind: KindWinningPayment, HeldDelta: -win.Amount, BidID: &win.ID, AuctionID: &a.ID},
-		{UserID: a.SellerID, Kind: KindPayout, Delta: win.Amount, BidID: &win.ID, AuctionID: &a.ID},
-	} {
+	es := []*LedgerEntry{
+		{UserID: win.BidderID, Kind: KindWinningPayment, HeldDelta: -win.Amount},
+		{UserID: a.SellerID, Kind: KindPayout, Delta: win.Amount},
+	}
+	if rest > 0 {
+		es = append(es, &LedgerEntry{UserID: win.BidderID, Kind: KindBidRelease, Delta: rest, HeldDelta: -rest})
+	}
+	for _, e := range es {
+		e.BidID, e.AuctionID, e.CreatedAt = &win.ID, &a.ID, at
 		if _, err := ApplyLedger(ctx, idb, e); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return win, nil
+	return nil
+}
+
+// RejectLeader writes the leading bid lead of a closing auction as rejected (with
+// lead.Reason) and gives back all it held, in idb's transaction.
+func RejectLeader(ctx context.Context, idb bun.IDB, lead *Bid, at time.Time) error {
+	if err := SetBidStatus(ctx, idb, lead); err != nil {
+		return err
+	}
+	held := lead.Held()
+	_, err := ApplyLedger(ctx, idb, &LedgerEntry{UserID: lead.BidderID, Kind: KindBidRelease, Delta: held,
+		HeldDelta: -held, BidID: &lead.ID, AuctionID: &lead.AuctionID, CreatedAt: at})
+	return err
 }

@@ -25,9 +25,22 @@ func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client,
 			outbox = append(outbox, id)
 		}
 	}
+	var settled []*auction.Settlement // those that closed an auction (they have an outbox row)
 	for _, s := range ss {
 		if s.Final != nil {
 			ds = append(ds, *s.Final)
+		}
+		if s.OutboxID != 0 {
+			settled = append(settled, s)
+		}
+	}
+	var moved []auction.Decision // soft close moved their ends: the close follows
+	for _, d := range ds {
+		if d.Settled != nil {
+			settled = append(settled, d.Settled) // a buy-now closed it
+		}
+		if d.EndMoved {
+			moved = append(moved, d)
 		}
 	}
 	for _, d := range ds {
@@ -40,7 +53,7 @@ func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client,
 		events = append(events, d.Events()...)
 		addOutbox(d.OutboxID)
 	}
-	for _, s := range ss {
+	for _, s := range settled {
 		events = append(events, s.Events()...)
 		addOutbox(s.OutboxID)
 	}
@@ -57,5 +70,8 @@ func QueueFollowUps(ctx context.Context, log *slog.Logger, client *asynq.Client,
 	}
 	if len(events) > 0 {
 		enqueue(NewNotifyEventsTask(outbox, events))
+	}
+	for _, d := range moved {
+		enqueue(NewAuctionCloseTask(d.Auction.ID, d.Auction.EndAt))
 	}
 }
