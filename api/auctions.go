@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,6 +44,12 @@ type auctionJSON struct {
 	Status          string          `json:"status"`
 	StartAt         string          `json:"start_at"`
 	EndAt           string          `json:"end_at"`
+	OriginalEndAt   string          `json:"original_end_at"`
+	Extension       int64           `json:"extension_seconds"`
+	ReservePrice    *int64          `json:"reserve_price"`
+	ReserveMet      *bool           `json:"reserve_met"`
+	BuyNowPrice     *int64          `json:"buy_now_price"`
+	BuyNowAvailable bool            `json:"buy_now_available"`
 	BidCount        int64           `json:"bid_count"`
 	LikeCount       int64           `json:"like_count"`
 	SubscriberCount int64           `json:"subscriber_count"`
@@ -70,16 +77,23 @@ type auctionSummaryJSON struct {
 
 func imageURL(id int64) string { return "/api/v1/images/" + strconv.FormatInt(id, 10) }
 
-func toAuctionJSON(v *db.AuctionView) auctionJSON {
+// toAuctionJSON is the auction as viewerID (0: anonymous) sees it: the reserve price is
+// the seller's to see.
+func toAuctionJSON(v *db.AuctionView, viewerID int64) auctionJSON {
 	out := auctionJSON{
 		ID: v.ID, Seller: sellerJSON{ID: v.SellerID, Nickname: v.SellerNickname},
 		Name: v.Name, Description: v.Description, StartPrice: v.StartPrice, CurrentPrice: v.CurrentPrice,
 		MinNextBid: auction.MinNextBid(&v.Auction), Status: v.Status,
-		StartAt: timestamp(v.StartAt), EndAt: timestamp(v.EndAt),
-		BidCount: v.BidCount, LikeCount: v.LikeCount, SubscriberCount: v.SubscriberCount,
+		StartAt: timestamp(v.StartAt), EndAt: timestamp(v.EndAt), OriginalEndAt: timestamp(v.OriginalEnd()),
+		Extension: v.ExtensionSeconds, ReserveMet: auction.ReserveMet(&v.Auction), BuyNowPrice: v.BuyNowPrice,
+		BuyNowAvailable: auction.BuyNowAvailable(&v.Auction),
+		BidCount:        v.BidCount, LikeCount: v.LikeCount, SubscriberCount: v.SubscriberCount,
 		Images:    make([]imageRefJSON, 0, len(v.Images)),
 		LikedByMe: v.LikedByViewer, SubscribedByMe: v.SubscribedByViewer,
 		CreatedAt: timestamp(v.CreatedAt), UpdatedAt: timestamp(v.UpdatedAt),
+	}
+	if viewerID != 0 && viewerID == v.SellerID {
+		out.ReservePrice = v.ReservePrice
 	}
 	for _, img := range v.Images {
 		out.Images = append(out.Images, imageRefJSON{ID: img.ID, URL: imageURL(img.ID)})
@@ -109,11 +123,29 @@ func toSummaryJSON(s db.AuctionSummary) auctionSummaryJSON {
 
 // auctionRequest is the body of a create or an edit; absent fields are nil.
 type auctionRequest struct {
-	Name        *string `json:"name"`
-	Description *string `json:"description"`
-	StartPrice  *int64  `json:"start_price"`
-	StartAt     *string `json:"start_at"`
-	EndAt       *string `json:"end_at"`
+	Name         *string     `json:"name"`
+	Description  *string     `json:"description"`
+	StartPrice   *int64      `json:"start_price"`
+	StartAt      *string     `json:"start_at"`
+	EndAt        *string     `json:"end_at"`
+	ReservePrice nullableInt `json:"reserve_price"`
+	BuyNowPrice  nullableInt `json:"buy_now_price"`
+	Extension    *int64      `json:"extension_seconds"`
+}
+
+// nullableInt is an optional integer field that null clears: Set says it was present.
+type nullableInt struct {
+	Set   bool
+	Value *int64
+}
+
+func (n *nullableInt) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
 }
 
 // decodeAuction reads the body of a create or an edit.
@@ -123,6 +155,13 @@ func decodeAuction(r *http.Request) (auction.AuctionInput, *Problem) {
 		return auction.AuctionInput{}, p
 	}
 	in := auction.AuctionInput{Name: req.Name, Description: req.Description, StartPrice: req.StartPrice}
+	if req.ReservePrice.Set {
+		in.ReservePrice = &req.ReservePrice.Value
+	}
+	if req.BuyNowPrice.Set {
+		in.BuyNowPrice = &req.BuyNowPrice.Value
+	}
+	in.ExtensionSeconds = req.Extension
 	for _, f := range []struct {
 		name string
 		raw  *string
@@ -162,7 +201,7 @@ func (s *Server) handleCreateAuction(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/auctions/"+strconv.FormatInt(v.ID, 10))
-	c.JSON(http.StatusCreated, toAuctionJSON(v))
+	c.JSON(http.StatusCreated, toAuctionJSON(v, currentUserID(c)))
 }
 
 func (s *Server) handleGetAuction(c *gin.Context) {
@@ -182,7 +221,7 @@ func (s *Server) handleGetAuction(c *gin.Context) {
 			v.LikedByViewer = liked
 		}
 	}
-	c.JSON(http.StatusOK, toAuctionJSON(v))
+	c.JSON(http.StatusOK, toAuctionJSON(v, viewer))
 }
 
 func (s *Server) handleUpdateAuction(c *gin.Context) {
@@ -200,7 +239,7 @@ func (s *Server) handleUpdateAuction(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toAuctionJSON(v))
+	c.JSON(http.StatusOK, toAuctionJSON(v, currentUserID(c)))
 }
 
 func (s *Server) handleDeleteAuction(c *gin.Context) {

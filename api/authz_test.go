@@ -76,6 +76,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"PATCH", "/api/v1/auctions/:id", fmt.Sprintf("/api/v1/auctions/%d", a), map[string]string{"name": "Renamed"}, unauth, allowed, denied, denied},
 		{"POST", "/api/v1/auctions/:id/images", fmt.Sprintf("/api/v1/auctions/%d/images", a), "", unauth, allowed, denied, denied},
 		{"POST", "/api/v1/auctions/:id/bids", fmt.Sprintf("/api/v1/auctions/%d/bids", s), map[string]int64{"amount": 1}, unauth, denied, allowed, allowed},
+		{"POST", "/api/v1/auctions/:id/buy", fmt.Sprintf("/api/v1/auctions/%d/buy", s), nil, unauth, denied, allowed, allowed},
 		{"GET", "/api/v1/bids/:id", fmt.Sprintf("/api/v1/bids/%d", bid.ID), nil, unauth, hidden, allowed, hidden},
 		{"GET", "/api/v1/me/bids", "/api/v1/me/bids", nil, unauth, allowed, allowed, allowed},
 		{"PUT", "/api/v1/auctions/:id/like", fmt.Sprintf("/api/v1/auctions/%d/like", a), nil, unauth, allowed, allowed, allowed},

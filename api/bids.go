@@ -16,7 +16,9 @@ import (
 type bidJSON struct {
 	ID        int64   `json:"id"`
 	AuctionID int64   `json:"auction_id"`
-	Amount    int64   `json:"amount"`
+	Kind      string  `json:"kind"`
+	Amount    *int64  `json:"amount"`
+	MaxAmount *int64  `json:"max_amount"`
 	Status    string  `json:"status"`
 	Reason    *string `json:"reason"`
 	CreatedAt string  `json:"created_at"`
@@ -30,8 +32,12 @@ type publicBidJSON struct {
 }
 
 func toBidJSON(b *db.Bid) bidJSON {
-	out := bidJSON{ID: b.ID, AuctionID: b.AuctionID, Amount: b.Amount, Status: b.Status, Reason: b.Reason,
-		CreatedAt: timestamp(b.CreatedAt)}
+	out := bidJSON{ID: b.ID, AuctionID: b.AuctionID, Kind: b.Kind, MaxAmount: b.MaxAmount, Status: b.Status,
+		Reason: b.Reason, CreatedAt: timestamp(b.CreatedAt)}
+	if b.MaxAmount == nil || b.Status != db.BidPending { // a pending proxy bid offers nothing yet
+		amount := b.Amount
+		out.Amount = &amount
+	}
 	if b.DecidedAt != nil {
 		t := timestamp(*b.DecidedAt)
 		out.DecidedAt = &t
@@ -62,16 +68,47 @@ func preferWait(h http.Header) time.Duration {
 
 func (s *Server) handlePlaceBid(c *gin.Context) {
 	var req struct {
-		Amount *int64 `json:"amount"`
+		Amount    *int64 `json:"amount"`
+		MaxAmount *int64 `json:"max_amount"`
 	}
 	if p := decodeJSON(c.Request, &req); p != nil {
 		writeProblem(c, p)
 		return
 	}
-	if req.Amount == nil || *req.Amount < 1 {
-		writeProblem(c, invalid("amount", "is required: a positive integer"))
+	var o auction.Order
+	switch {
+	case req.Amount != nil && req.MaxAmount != nil:
+		writeProblem(c, invalid("max_amount", "cannot be given with amount: a bid is straight (amount) or proxy (max_amount)"))
 		return
+	case req.MaxAmount != nil:
+		if *req.MaxAmount < 1 {
+			writeProblem(c, invalid("max_amount", "must be a positive integer"))
+			return
+		}
+		o.Max = req.MaxAmount
+	case req.Amount == nil || *req.Amount < 1:
+		writeProblem(c, invalid("amount", "is required (or max_amount for a proxy bid): a positive integer"))
+		return
+	default:
+		o.Amount = *req.Amount
 	}
+	s.placeOrder(c, o)
+}
+
+// handleBuyNow buys the auction at its buy-now price: a bid of kind buy_now, answered as a bid.
+func (s *Server) handleBuyNow(c *gin.Context) {
+	if c.Request.ContentLength > 0 {
+		var empty struct{}
+		if p := decodeJSON(c.Request, &empty); p != nil {
+			writeProblem(c, p)
+			return
+		}
+	}
+	s.placeOrder(c, auction.Order{Kind: db.KindBuyNow})
+}
+
+// placeOrder places a bid or a buy-now and answers 202, or 201 once decided.
+func (s *Server) placeOrder(c *gin.Context, o auction.Order) {
 	key, p := idempotencyKey(c)
 	if p != nil {
 		writeProblem(c, p)
@@ -82,7 +119,7 @@ func (s *Server) handlePlaceBid(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	bid, err := s.bidding.PlaceBid(ctx, currentUserID(c), id, *req.Amount, key)
+	bid, err := s.bidding.Place(ctx, currentUserID(c), id, o, key)
 	if err != nil {
 		p := problemFor(c, s.log, err)
 		s.metrics.bids.WithLabelValues(p.Code).Inc()

@@ -94,6 +94,7 @@ var domainErrors = []struct {
 	{auction.ErrAuctionNotStarted, http.StatusConflict, "auction_not_started"},
 	{auction.ErrAuctionClosed, http.StatusConflict, "auction_closed"},
 	{auction.ErrBidTooLow, http.StatusUnprocessableEntity, "bid_too_low"},
+	{auction.ErrBuyNowUnavailable, http.StatusConflict, "buy_now_unavailable"},
 	{auction.ErrNotEditable, http.StatusConflict, "auction_not_editable"},
 	{auction.ErrImageLimit, http.StatusConflict, "image_limit_reached"},
 	{auction.ErrUnsupportedImage, http.StatusUnsupportedMediaType, "unsupported_media_type"},

@@ -53,6 +53,7 @@ func (s *Server) routes(store *redisStore, dashboard http.Handler) {
 	me.POST("/auctions/:id/images", s.handleUploadImage)
 	me.DELETE("/auctions/:id/images/:image_id", s.handleDeleteImage)
 	me.POST("/auctions/:id/bids", s.handlePlaceBid)
+	me.POST("/auctions/:id/buy", s.handleBuyNow)
 	me.GET("/bids/:id", s.handleGetBid)
 	me.GET("/me/bids", s.handleMyBids)
 	me.PUT("/auctions/:id/like", s.handleLike)

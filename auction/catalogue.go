@@ -25,10 +25,12 @@ const (
 	MaxNameLen        = 100
 	MaxDescriptionLen = 5000
 	MaxStartPrice     = 1_000_000_000_000
-	MaxDuration       = 30 * 24 * time.Hour
-	StartGrace        = 60 * time.Second
-	MaxImageSize      = 5 << 20
-	MaxImages         = 10
+	// MaxExtensionSeconds caps soft close's extension_seconds.
+	MaxExtensionSeconds = 3600
+	MaxDuration         = 30 * 24 * time.Hour
+	StartGrace          = 60 * time.Second
+	MaxImageSize        = 5 << 20
+	MaxImages           = 10
 )
 
 // Catalogue errors.
@@ -48,6 +50,9 @@ type AuctionInput struct {
 	StartPrice  *int64
 	StartAt     *time.Time
 	EndAt       *time.Time
+	// The formats: a nil field is absent; ReservePrice and BuyNowPrice point to nil to clear.
+	ReservePrice, BuyNowPrice **int64
+	ExtensionSeconds          *int64
 }
 
 // Transitions is told when an auction must open and close, so tasks can do it on time;
@@ -97,6 +102,17 @@ func (c *Catalogue) validate(a *db.Auction, in AuctionInput) error {
 	} else {
 		v.check(false, "end_at", "must be after start_at")
 	}
+	if r := a.ReservePrice; r != nil {
+		v.check(*r >= a.StartPrice && *r <= MaxStartPrice, "reserve_price", "must be at least start_price and at most %d", int64(MaxStartPrice))
+	}
+	if b := a.BuyNowPrice; b != nil {
+		v.check(*b > a.StartPrice && *b <= MaxStartPrice, "buy_now_price", "must be more than start_price and at most %d", int64(MaxStartPrice))
+		if r := a.ReservePrice; r != nil {
+			v.check(*b >= *r, "buy_now_price", "must be at least reserve_price")
+		}
+	}
+	v.check(a.ExtensionSeconds >= 0 && a.ExtensionSeconds <= MaxExtensionSeconds, "extension_seconds",
+		"must be an integer from 0 to %d", MaxExtensionSeconds)
 	return v.err()
 }
 
@@ -161,6 +177,17 @@ func apply(a *db.Auction, in AuctionInput) {
 	}
 	if in.EndAt != nil {
 		a.EndAt = in.EndAt.UTC().Truncate(time.Microsecond)
+	}
+	end := a.EndAt
+	a.OriginalEndAt = &end // READY: the end has never moved
+	if in.ReservePrice != nil {
+		a.ReservePrice = *in.ReservePrice
+	}
+	if in.BuyNowPrice != nil {
+		a.BuyNowPrice = *in.BuyNowPrice
+	}
+	if in.ExtensionSeconds != nil {
+		a.ExtensionSeconds = *in.ExtensionSeconds
 	}
 }
 

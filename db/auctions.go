@@ -113,7 +113,8 @@ func AuctionViewByID(ctx context.Context, idb bun.IDB, id, viewerID int64) (*Auc
 func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error {
 	a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	res, err := idb.NewUpdate().Model(a).
-		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at").
+		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at",
+			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at").
 		Where("a.id = ? AND a.seller_id = ? AND a.status = ? AND a.start_at > ?", a.ID, a.SellerID, StatusReady, now(idb)).
 		Exec(ctx)
 	if err != nil {

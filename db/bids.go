@@ -10,8 +10,11 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
-// InsertBid inserts b and sets its ID.
+// InsertBid inserts b (of KindBid when its kind is unset) and sets its ID.
 func InsertBid(ctx context.Context, idb bun.IDB, b *Bid) error {
+	if b.Kind == "" {
+		b.Kind = KindBid
+	}
 	if _, err := idb.NewInsert().Model(b).Returning("id").Exec(ctx); err != nil {
 		return fmt.Errorf("insert bid: %w", err)
 	}
