@@ -93,38 +93,28 @@ func (w *bidWorld) check(t testing.TB) {
 	a, err := db.AuctionByID(ctx, w.d, w.auction.ID, false)
 	require.NoError(t, err)
 
-	// Every bid decided; replaying the decisions in their order gives the same outcome.
-	sim := &db.Auction{StartPrice: a.StartPrice, CurrentPrice: a.StartPrice}
-	want := map[int64]string{}
-	var leader int64
-	led := int64(0)
+	// Every bid decided; replaying the decisions in their order by the rules gives the same
+	// outcome, bid by bid.
 	for _, b := range bids {
 		require.NotEqual(t, db.BidPending, b.Status, "bid %d is still pending", b.ID)
-		if b.Amount >= auction.MinNextBid(sim) {
-			if leader != 0 {
-				want[leader] = db.BidOutbid
-			}
-			id := b.ID
-			leader, sim.LeadingBidID, sim.CurrentPrice = id, &id, b.Amount
-			want[id] = db.BidLeading
-			led++
-		} else {
-			want[b.ID] = db.BidRejected
-		}
 	}
+	sim, want := auction.Replay(*a, bids)
 	leaders := 0
-	for _, b := range bids {
-		assert.Equal(t, want[b.ID], b.Status, "bid %d (%d points)", b.ID, b.Amount)
-		if b.Status == db.BidLeading {
+	for i, b := range bids {
+		assert.Equal(t, want[i].Status, b.Status, "bid %d (%d points, max %v)", b.ID, b.Amount, b.MaxAmount)
+		assert.Equal(t, want[i].Amount, b.Amount, "bid %d: its amount", b.ID)
+		if b.Status == db.BidLeading || b.Status == db.BidWon {
 			leaders++
 		}
 	}
 	if len(bids) > 0 {
 		assert.Equal(t, 1, leaders, "exactly one leader")
 		require.NotNil(t, a.LeadingBidID)
-		assert.Equal(t, leader, *a.LeadingBidID)
+		assert.Equal(t, *sim.LeadingBidID, *a.LeadingBidID)
 		assert.Equal(t, sim.CurrentPrice, a.CurrentPrice)
-		assert.Equal(t, led, a.BidCount, "bid_count counts the bids that led")
+		assert.Equal(t, sim.BidCount, a.BidCount, "bid_count counts the bids that led")
+		assert.Equal(t, sim.EndAt.UTC(), a.EndAt.UTC(), "end_at, as soft close moved it")
+		assert.Equal(t, sim.Status, a.Status)
 	}
 
 	// Points: conserved to the point, held equal to the leading bid, ledger row by row.
@@ -139,7 +129,7 @@ func (w *bidWorld) check(t testing.TB) {
 		var heldWant int64
 		for _, b := range bids {
 			if b.BidderID == u && b.Status == db.BidLeading {
-				heldWant += b.Amount
+				heldWant += b.Held()
 			}
 		}
 		assert.Equal(t, heldWant, bal.Held, "user %d holds exactly their leading bid", u)

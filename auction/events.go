@@ -78,18 +78,22 @@ func (s *Settlement) Events() []Event {
 	if a.ClosedAt != nil {
 		at = *a.ClosedAt
 	}
+	var end *time.Time // the end, when the settlement knows it (a buy-now moved it to its decision)
+	if !a.EndAt.IsZero() {
+		end = &a.EndAt
+	}
 	if u := s.Unmet; u != nil {
 		return []Event{
 			{Kind: EventBidRejected, AuctionID: a.ID, BidID: u.ID, UserID: u.BidderID, Amount: u.Amount, Reason: ReasonReserveNotMet, At: at},
-			{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, Reason: ReasonReserveNotMet, At: at},
+			{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, Reason: ReasonReserveNotMet, EndAt: end, At: at},
 		}
 	}
 	if s.Winner == nil {
-		return []Event{{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, At: at}}
+		return []Event{{Kind: EventAuctionEnded, AuctionID: a.ID, UserID: a.SellerID, EndAt: end, At: at}}
 	}
 	w := s.Winner
 	return []Event{
 		{Kind: EventAuctionWon, AuctionID: a.ID, BidID: w.ID, UserID: w.BidderID, Amount: w.Amount, At: at},
-		{Kind: EventAuctionSold, AuctionID: a.ID, BidID: w.ID, UserID: a.SellerID, Amount: w.Amount, WinnerID: w.BidderID, At: at},
+		{Kind: EventAuctionSold, AuctionID: a.ID, BidID: w.ID, UserID: a.SellerID, Amount: w.Amount, WinnerID: w.BidderID, EndAt: end, At: at},
 	}
 }

@@ -2,7 +2,11 @@ package auction_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,4 +218,89 @@ func ledgerOf(t *testing.T, d *db.DB, bidID int64) map[string][2]int64 {
 		out[r.Kind] = [2]int64{v[0] + r.Delta, v[1] + r.HeldDelta}
 	}
 	return out
+}
+
+// TestConcurrentFormatsOnOneAuction storms an auction that has a reserve, a buy-now price
+// and soft close with straight bids, proxy bids and buy-nows from many bidders at once,
+// decided by concurrent workers (each bid's task, some run twice): the outcome must be the
+// rules' replay of the bids in their decision order, bid by bid, with the end as soft close
+// moved it; then the close settles it and every point is accounted for.
+func TestConcurrentFormatsOnOneAuction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newBidWorld(t, 40)
+	end := w.auction.EndAt
+	_, err := w.d.NewUpdate().Model((*db.Auction)(nil)).
+		Set("reserve_price = ?, buy_now_price = ?, extension_seconds = ?, original_end_at = ?", 2_000, 9_000, 3600, end).
+		Where("id = ?", w.auction.ID).Exec(ctx)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var accepted, bought atomic.Int64
+	for i := range 300 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(i), 11))
+			a, _ := db.AuctionByID(ctx, w.d, w.auction.ID, false)
+			var o auction.Order
+			switch n := r.IntN(20); {
+			case n == 0 && i > 150: // once the reserve is likely met: most find buy-now gone
+				o.Kind = db.KindBuyNow
+			case n < 10:
+				m := a.CurrentPrice + int64(r.IntN(4000))
+				o.Max = &m
+			default:
+				o.Amount = max(1, a.CurrentPrice+int64(r.IntN(2000))-100)
+			}
+			key := ""
+			if i%3 == 0 {
+				key = fmt.Sprintf("mixed-%d", i)
+			}
+			bid, err := w.bidding.Place(ctx, w.users[i%len(w.users)], w.auction.ID, o, key)
+			switch {
+			case err == nil:
+				accepted.Add(1)
+				if bid.Kind == db.KindBuyNow {
+					bought.Add(1)
+				}
+				for range 1 + i%2 {
+					w.decide(t, ctx)
+				}
+			case errors.Is(err, auction.ErrBidTooLow), errors.Is(err, auction.ErrInsufficientPoints),
+				errors.Is(err, auction.ErrBuyNowUnavailable), errors.Is(err, auction.ErrAuctionClosed):
+			default:
+				t.Errorf("place: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	w.decide(t, ctx)
+	require.Greater(t, accepted.Load(), int64(30))
+	t.Logf("%d bids accepted, %d of them buy-nows", accepted.Load(), bought.Load())
+	w.check(t)
+
+	// Close it (unless a buy-now did) and settle: the bidders' points went to the seller to
+	// the price, and nobody holds anything.
+	_, err = w.d.NewUpdate().Model((*db.Auction)(nil)).Set("end_at = ?", time.Now().Add(-time.Second).UTC()).
+		Where("id = ? AND status <> ?", w.auction.ID, db.StatusDone).Exec(ctx)
+	require.NoError(t, err)
+	_, err = w.bidding.Close(ctx, w.auction.ID, false)
+	require.NoError(t, err)
+	a, err := db.AuctionByID(ctx, w.d, w.auction.ID, false)
+	require.NoError(t, err)
+	require.Equal(t, db.StatusDone, a.Status)
+	var paid int64
+	if win, err := db.WinnerOf(ctx, w.d, a.ID); err == nil {
+		paid = win.Amount
+		assert.Equal(t, a.CurrentPrice, win.Amount, "the winner pays the price")
+	}
+	var total int64
+	for _, u := range w.users {
+		bal, err := db.BalanceOf(ctx, w.d, u)
+		require.NoError(t, err)
+		assert.Zero(t, bal.Held, "bidder %d holds nothing after the close", u)
+		total += bal.Available
+	}
+	assert.Equal(t, w.points*int64(len(w.users))-paid, total)
+	seller, err := db.BalanceOf(ctx, w.d, w.seller)
+	require.NoError(t, err)
+	assert.Equal(t, paid, seller.Available)
 }

@@ -118,9 +118,7 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 			priced = append(priced, e.AuctionID)
 			p := live.PriceEvent{AuctionID: e.AuctionID, CurrentPrice: e.CurrentPrice,
 				MinNextBid: e.CurrentPrice + Increment(e.CurrentPrice), BidCount: e.BidCount, At: live.Timestamp(e.At)}
-			if e.EndAt != nil {
-				p.EndAt = live.Timestamp(*e.EndAt)
-			}
+			p.EndAt = eventEnd(e)
 			prices = append(prices, p)
 		}
 	}
@@ -167,13 +165,13 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 		switch e.Kind {
 		case EventAuctionSold:
 			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone,
-				Winner: &live.Winner{BidderNickname: MaskNickname(nicknames[e.WinnerID]), Amount: e.Amount}})
+				EndAt: eventEnd(e), Winner: &live.Winner{BidderNickname: MaskNickname(nicknames[e.WinnerID]), Amount: e.Amount}})
 		case EventAuctionEnded:
-			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone})
+			err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusDone, EndAt: eventEnd(e)})
 		case EventPriceChanged:
 			if e.Extended && e.EndAt != nil { // soft close moved the end
 				err = n.Publisher.PublishStatus(ctx, live.StatusEvent{AuctionID: e.AuctionID, Status: db.StatusPending,
-					EndAt: live.Timestamp(*e.EndAt)})
+					EndAt: eventEnd(e)})
 			}
 		}
 		if err != nil {
@@ -181,6 +179,14 @@ func (n *Notifier) Deliver(ctx context.Context, events []Event) error {
 		}
 	}
 	return n.Publisher.PublishNotifications(ctx, stored)
+}
+
+// eventEnd is the end an event carries for the streams, "" when it carries none.
+func eventEnd(e Event) string {
+	if e.EndAt == nil {
+		return ""
+	}
+	return live.Timestamp(*e.EndAt)
 }
 
 // Push delivers the events of outbox rows (as Deliver does) and then deletes the rows:

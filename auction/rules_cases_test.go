@@ -267,3 +267,23 @@ func DecideOne(a *db.Auction, leader, b *db.Bid, now time.Time) *db.Bid {
 	l, _ := decideBid(a, leader, b, now)
 	return l
 }
+
+// Replay decides the auction's bids again from the start, in their order, by the rules, as
+// they were placed (a proxy's amount back to its maximum), and returns the auction and the
+// bids as the rules leave them: what a database that decided them in any rounds, however
+// concurrent, must hold.
+func Replay(a db.Auction, bids []db.Bid) (db.Auction, []db.Bid) {
+	a.CurrentPrice, a.LeadingBidID, a.BidCount, a.Status, a.ClosedAt = a.StartPrice, nil, 0, db.StatusPending, nil
+	a.EndAt = a.OriginalEnd()
+	out := make([]db.Bid, len(bids))
+	var leader *db.Bid
+	for i, b := range bids {
+		b.Status, b.Reason, b.PriceAfter, b.LeaderAfter = db.BidPending, nil, nil, nil
+		if b.MaxAmount != nil {
+			b.Amount = *b.MaxAmount
+		}
+		out[i] = b
+		leader, _ = decideBid(&a, leader, &out[i], *b.DecidedAt)
+	}
+	return a, out
+}

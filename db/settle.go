@@ -180,3 +180,12 @@ func RejectLeader(ctx context.Context, idb bun.IDB, lead *Bid, at time.Time) err
 		HeldDelta: -held, BidID: &lead.ID, AuctionID: &lead.AuctionID, CreatedAt: at})
 	return err
 }
+
+// WinnerOf reads the auction's winner row; ErrNotFound when it has none.
+func WinnerOf(ctx context.Context, idb bun.IDB, auctionID int64) (*AuctionWinner, error) {
+	w := new(AuctionWinner)
+	if err := idb.NewSelect().Model(w).Where("w.auction_id = ?", auctionID).Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	return w, nil
+}
