@@ -216,12 +216,26 @@ func checkNotificationsStored(r *report, w *world) {
 func checkBids(r *report, w *world, accepted []AcceptedBid, shown []ShownDecision) {
 	for _, a := range accepted {
 		b, ok := w.bids[a.ID]
+		if !ok {
+			r.add("accepted bid missing", "bid %d (user %d, auction %d, %s) is not in the database", a.ID, a.UserID, a.AuctionID, offerOf(a))
+			continue
+		}
+		// What was accepted: a straight bid's amount, a proxy's maximum, a buy-now.
+		kind := a.Kind
+		if kind == "" {
+			kind = db.KindBid
+		}
+		same := b.BidderID == a.UserID && b.AuctionID == a.AuctionID && b.Kind == kind
 		switch {
-		case !ok:
-			r.add("accepted bid missing", "bid %d (user %d, auction %d, %d points) is not in the database", a.ID, a.UserID, a.AuctionID, a.Amount)
-		case b.BidderID != a.UserID || b.AuctionID != a.AuctionID || b.Amount != a.Amount:
-			r.add("accepted bid changed", "bid %d was accepted as %d points on auction %d by user %d, the database has %d on auction %d by user %d",
-				a.ID, a.Amount, a.AuctionID, a.UserID, b.Amount, b.AuctionID, b.BidderID)
+		case a.Max != nil:
+			same = same && b.MaxAmount != nil && *b.MaxAmount == *a.Max
+		case kind == db.KindBid:
+			same = same && b.MaxAmount == nil && b.Amount == a.Amount
+		}
+		if !same {
+			got := AcceptedBid{ID: b.ID, UserID: b.BidderID, AuctionID: b.AuctionID, Kind: b.Kind, Amount: b.Amount, Max: b.MaxAmount}
+			r.add("accepted bid changed", "bid %d was accepted as %s on auction %d by user %d, the database has %s on auction %d by user %d",
+				a.ID, offerOf(a), a.AuctionID, a.UserID, offerOf(got), b.AuctionID, b.BidderID)
 		}
 	}
 	for _, s := range shown {
@@ -236,12 +250,24 @@ func checkBids(r *report, w *world, accepted []AcceptedBid, shown []ShownDecisio
 	}
 }
 
+// offerOf describes what a bid offered.
+func offerOf(a AcceptedBid) string {
+	switch {
+	case a.Kind == db.KindBuyNow:
+		return "a buy-now"
+	case a.Max != nil:
+		return fmt.Sprintf("a proxy bid up to %d", *a.Max)
+	}
+	return fmt.Sprintf("%d points", a.Amount)
+}
+
 // stands reports whether a bid shown with status `shown` may now have status `now`:
-// decisions are final, and a leading bid can only lose the lead or win.
+// decisions are final, and a leading bid can only lose the lead, win, or be rejected at
+// the close when the reserve was not met.
 func stands(shown, now string) bool {
 	switch shown {
 	case db.BidLeading:
-		return now == db.BidLeading || now == db.BidOutbid || now == db.BidWon
+		return now == db.BidLeading || now == db.BidOutbid || now == db.BidWon || now == db.BidRejected
 	case db.BidWon, db.BidOutbid, db.BidRejected:
 		return now == shown
 	}
@@ -249,23 +275,36 @@ func stands(shown, now string) bool {
 }
 
 // checkPrices holds every price a stream showed to its auction's real prices: the start
-// price with no bid, or the amount of a bid that led. bid_count counts the bids that led,
-// so at a leader it is the leader's rank among them in decision order, which is the order
-// of their amounts (a straight bid leads only above the price before it). Bid IDs do not
-// give that order: a batch of bids placed together is numbered by bidder.
+// price with no bid, or a price its bids' decisions set (price_after: the bid history),
+// with the bid count of that moment: the bids that took the lead, counted in decision
+// order ((decided_at, id): a round decides in ID order). A bid took the lead unless it was
+// rejected or defended against at once (outbid with the price changed and another bidder
+// leading after it). Every change raises the price, so a price names its moment.
 func checkPrices(r *report, w *world, shown []ShownPrice) {
-	led := map[int64][]int64{} // auction -> amounts of the bids that led
+	byAuction := map[int64][]bidRow{}
 	for _, b := range w.bids {
-		if b.Status == db.BidLeading || b.Status == db.BidOutbid || b.Status == db.BidWon {
-			led[b.AuctionID] = append(led[b.AuctionID], b.Amount)
+		if b.DecidedAt != nil && b.Status != db.BidPending {
+			byAuction[b.AuctionID] = append(byAuction[b.AuctionID], b)
 		}
 	}
 	ledAt := map[int64]map[int64]int64{} // auction -> price -> bid_count at that price
-	for a, amounts := range led {
-		slices.Sort(amounts)
-		ledAt[a] = make(map[int64]int64, len(amounts))
-		for i, amount := range amounts {
-			ledAt[a][amount] = int64(i) + 1
+	for a, bids := range byAuction {
+		slices.SortFunc(bids, func(x, y bidRow) int {
+			if c := x.DecidedAt.Compare(*y.DecidedAt); c != 0 {
+				return c
+			}
+			return cmpInt(x.ID, y.ID)
+		})
+		ledAt[a] = map[int64]int64{}
+		count := int64(0)
+		for _, b := range bids {
+			defended := b.Status == db.BidOutbid && b.PriceAfter != nil && b.LeaderAfter != nil && *b.LeaderAfter != b.BidderID
+			if b.Status != db.BidRejected && !defended || (b.Status == db.BidRejected && b.PriceAfter != nil) {
+				count++ // it took the lead (a leader rejected at the close for its reserve did too)
+			}
+			if b.PriceAfter != nil {
+				ledAt[a][*b.PriceAfter] = count
+			}
 		}
 	}
 	for _, p := range shown {
@@ -278,10 +317,10 @@ func checkPrices(r *report, w *world, shown []ShownPrice) {
 		switch {
 		case p.Price == a.StartPrice && (p.BidCount == nil || *p.BidCount == 0):
 		case !led:
-			r.add("price shown that never was", "auction %d at %d (%s): no bid of it led at that amount, its start price is %d",
+			r.add("price shown that never was", "auction %d at %d (%s): no decision of its bids set that price, its start price is %d",
 				a.ID, p.Price, p.Where, a.StartPrice)
 		case p.BidCount != nil && *p.BidCount != count:
-			r.add("price shown with a wrong bid count", "auction %d at %d (%s) with bid_count %d, the bid that led at that price was the %d. to lead",
+			r.add("price shown with a wrong bid count", "auction %d at %d (%s) with bid_count %d, %d bids had taken the lead when it was set",
 				a.ID, p.Price, p.Where, *p.BidCount, count)
 		}
 	}

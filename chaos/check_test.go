@@ -19,7 +19,9 @@ import (
 //   - sold: bidder 1 bids 100 (outbid), bidder 2 bids 300 (wins), bidder 3 bids 300
 //     (rejected, too low); settled and paid to the seller;
 //   - unsold: no bid, ended;
-//   - open: bidder 1 leads at 200, ending in an hour.
+//   - open: bidder 1 leads at 200, ending in an hour;
+//   - proxy: bidder 2's proxy bid up to 1,000 leads at 100, and defends against bidder 3's
+//     400 at 410 (bidder 3 outbid at once), ending in an hour.
 //
 // Every user has a setup charge of 10,000 and bidder 3 a second one of 1,000.
 type fixture struct {
@@ -27,7 +29,9 @@ type fixture struct {
 	seller               int64
 	bidders              [3]int64
 	sold, unsold, open   int64
+	proxy                int64
 	outbid, won, leading int64 // bids
+	proxyBid             int64
 	seen                 chaos.Seen
 }
 
@@ -49,6 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.charge(t, wallet, f.bidders[2], 1000)
 	f.sold, f.unsold, f.open = f.auction(t, "sold"), f.auction(t, "unsold"), f.auction(t, "open")
+	f.proxy = f.auction(t, "proxy")
 
 	bidding := &auction.Bidding{DB: f.d}
 	bid := func(bidder, auctionID, amount int64) int64 {
@@ -61,7 +66,20 @@ func newFixture(t *testing.T) *fixture {
 	f.won = bid(f.bidders[1], f.sold, 300)
 	rejected := bid(f.bidders[2], f.sold, 300)
 	f.leading = bid(f.bidders[0], f.open, 200)
-	for _, a := range []int64{f.sold, f.open} {
+	maximum := int64(1000)
+	pb, err := bidding.Place(ctx, f.bidders[1], f.proxy, auction.Order{Max: &maximum}, "")
+	require.NoError(t, err)
+	f.proxyBid = pb.ID
+	f.seen.Bids = append(f.seen.Bids, chaos.AcceptedBid{ID: pb.ID, UserID: f.bidders[1], AuctionID: f.proxy, Max: &maximum})
+	for _, a := range []int64{f.sold, f.open, f.proxy} {
+		dec, err := bidding.Decide(ctx, a)
+		require.NoError(t, err)
+		for _, r := range dec.Released {
+			require.NoError(t, bidding.Release(ctx, r.ID))
+		}
+	}
+	defended := bid(f.bidders[2], f.proxy, 400)
+	for _, a := range []int64{f.proxy} {
 		dec, err := bidding.Decide(ctx, a)
 		require.NoError(t, err)
 		for _, r := range dec.Released {
@@ -74,17 +92,19 @@ func newFixture(t *testing.T) *fixture {
 		require.NoError(t, err)
 	}
 	// Deliver the notifications of the decisions and settlements, as the worker would.
-	_, err := (&auction.Notifier{DB: f.d}).PushStale(ctx, -time.Minute, 1000)
+	_, err = (&auction.Notifier{DB: f.d}).PushStale(ctx, -time.Minute, 1000)
 	require.NoError(t, err)
 
 	f.seen.Decisions = []chaos.ShownDecision{
 		{BidID: f.outbid, Status: db.BidLeading, Where: "201"}, {BidID: f.outbid, Status: db.BidOutbid, Where: "read"},
 		{BidID: f.won, Status: db.BidWon, Where: "read"}, {BidID: rejected, Status: db.BidRejected, Where: "201"},
-		{BidID: f.leading, Status: db.BidLeading, Where: "read"},
+		{BidID: f.leading, Status: db.BidLeading, Where: "read"}, {BidID: defended, Status: db.BidOutbid, Where: "201"},
+		{BidID: f.proxyBid, Status: db.BidLeading, Where: "read"},
 	}
 	f.seen.Prices = []chaos.ShownPrice{
 		{AuctionID: f.sold, Price: 100, BidCount: ptr(0), Where: "stream"}, {AuctionID: f.sold, Price: 300, BidCount: ptr(2), Where: "stream"},
 		{AuctionID: f.open, Price: 200, BidCount: ptr(1), Where: "stream"}, {AuctionID: f.unsold, Price: 100, Where: "stream"},
+		{AuctionID: f.proxy, Price: 100, BidCount: ptr(1), Where: "stream"}, {AuctionID: f.proxy, Price: 410, BidCount: ptr(1), Where: "stream"},
 	}
 	var ns []db.Notification
 	require.NoError(t, f.d.NewSelect().Model(&ns).Scan(ctx))
@@ -195,7 +215,23 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 		{"a price shown that never was", func(t *testing.T, f *fixture) {
 			f.seen.Prices = append(f.seen.Prices, chaos.ShownPrice{AuctionID: f.sold, Price: 250, Where: "stream"})
 		}, func(f *fixture) string {
-			return fmt.Sprintf("price shown that never was: auction %d at 250 (stream): no bid of it led at that amount, its start price is 100", f.sold)
+			return fmt.Sprintf("price shown that never was: auction %d at 250 (stream): no decision of its bids set that price, its start price is 100", f.sold)
+		}},
+		{"a defended bid's amount shown as a price", func(t *testing.T, f *fixture) {
+			f.seen.Prices = append(f.seen.Prices, chaos.ShownPrice{AuctionID: f.proxy, Price: 400, BidCount: ptr(2), Where: "stream"})
+		}, func(f *fixture) string {
+			return fmt.Sprintf("price shown that never was: auction %d at 400 (stream)", f.proxy)
+		}},
+		{"a defended price shown with a bid count that counts the defeated bid", func(t *testing.T, f *fixture) {
+			f.seen.Prices = append(f.seen.Prices, chaos.ShownPrice{AuctionID: f.proxy, Price: 410, BidCount: ptr(2), Where: "stream"})
+		}, func(f *fixture) string {
+			return fmt.Sprintf("price shown with a wrong bid count: auction %d at 410 (stream) with bid_count 2, 1 bids", f.proxy)
+		}},
+		{"an accepted proxy bid's maximum changed", func(t *testing.T, f *fixture) {
+			f.exec(t, `UPDATE bids SET max_amount = 1500 WHERE id = ?`, f.proxyBid)
+		}, func(f *fixture) string {
+			return fmt.Sprintf("accepted bid changed: bid %d was accepted as a proxy bid up to 1000 on auction %d by user %d, the database has a proxy bid up to 1500",
+				f.proxyBid, f.proxy, f.bidders[1])
 		}},
 		{"a price shown with a wrong bid count", func(t *testing.T, f *fixture) {
 			f.seen.Prices = append(f.seen.Prices, chaos.ShownPrice{AuctionID: f.sold, Price: 300, BidCount: ptr(5), Where: "stream"})

@@ -28,7 +28,10 @@ type Charge struct {
 
 // AcceptedBid is a bid a client was answered 202 or 201 for.
 type AcceptedBid struct {
-	ID, UserID, AuctionID, Amount int64
+	ID, UserID, AuctionID int64
+	Kind                  string // "bid" ("" too) or "buy_now"
+	Amount                int64  // a straight bid's amount (0 for the others)
+	Max                   *int64 // a proxy bid's maximum
 }
 
 // ShownDecision is the status of a bid as a client was shown it, and where.

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gavelhq/gavel/db"
 )
@@ -10,11 +11,16 @@ import (
 // The rows Check reads, with the columns it needs only.
 type (
 	bidRow struct {
-		ID        int64  `bun:"id"`
-		AuctionID int64  `bun:"auction_id"`
-		BidderID  int64  `bun:"bidder_id"`
-		Amount    int64  `bun:"amount"`
-		Status    string `bun:"status"`
+		ID          int64      `bun:"id"`
+		AuctionID   int64      `bun:"auction_id"`
+		BidderID    int64      `bun:"bidder_id"`
+		Kind        string     `bun:"kind"`
+		Amount      int64      `bun:"amount"`
+		MaxAmount   *int64     `bun:"max_amount"`
+		Status      string     `bun:"status"`
+		DecidedAt   *time.Time `bun:"decided_at"`
+		PriceAfter  *int64     `bun:"price_after"`
+		LeaderAfter *int64     `bun:"leader_after"`
 	}
 	auctionRow struct {
 		ID         int64  `bun:"id"`
@@ -71,7 +77,7 @@ func readWorld(ctx context.Context, d *db.DB) (*world, error) {
 		sql  string
 		dest any
 	}{
-		{"bids", `SELECT id, auction_id, bidder_id, amount, status FROM bids`, &bids},
+		{"bids", `SELECT id, auction_id, bidder_id, kind, amount, max_amount, status, decided_at, price_after, leader_after FROM bids`, &bids},
 		{"auctions", `SELECT id, seller_id, start_price, status FROM auctions`, &auctions},
 		{"ledger", `SELECT id, user_id, kind, delta, held_delta, bid_id, auction_id FROM point_ledger
 			WHERE kind IN ('charge', 'winning_payment', 'payout') ORDER BY id`, &w.money},

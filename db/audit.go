@@ -23,9 +23,12 @@ var audits = []struct {
 	{"ended auctions not DONE", `SELECT count(*) FROM auctions WHERE end_at <= ? AND status <> 'DONE'`},
 	{"DONE auctions with bids but no winner", `SELECT count(*) FROM auctions AS a WHERE a.status = 'DONE'
 		AND EXISTS (SELECT 1 FROM bids AS b WHERE b.auction_id = a.id AND b.created_at < a.end_at)
-		AND NOT EXISTS (SELECT 1 FROM auction_winners AS w WHERE w.auction_id = a.id)`},
+		AND NOT EXISTS (SELECT 1 FROM auction_winners AS w WHERE w.auction_id = a.id)
+		AND NOT EXISTS (SELECT 1 FROM bids AS b WHERE b.id = a.leading_bid_id AND b.reason = 'reserve_not_met')`},
+	// A winner pays at least every outbid bid's amount: more for straight bids, as much when
+	// a leader raised its own maximum or two maximums tied.
 	{"winners below a bid that led before them", `SELECT count(*) FROM auction_winners AS w
-		WHERE w.amount <= (SELECT max(b.amount) FROM bids AS b WHERE b.auction_id = w.auction_id AND b.status = 'outbid')`},
+		WHERE w.amount < (SELECT max(b.amount) FROM bids AS b WHERE b.auction_id = w.auction_id AND b.status = 'outbid')`},
 	{"winners whose bid is not won", `SELECT count(*) FROM auction_winners AS w JOIN bids AS b ON b.id = w.bid_id WHERE b.status <> 'won'`},
 	{"won bids without a payout", `SELECT count(*) FROM bids AS b WHERE b.status = 'won'
 		AND NOT EXISTS (SELECT 1 FROM point_ledger AS l WHERE l.bid_id = b.id AND l.kind = 'payout')`},
@@ -42,7 +45,7 @@ var audits = []struct {
 		(SELECT coalesce(sum(CASE WHEN kind IN ('charge', 'payout') THEN delta WHEN kind = 'winning_payment' THEN held_delta ELSE 0 END), 0)
 		 FROM point_ledger AS l WHERE l.user_id = u.id)`},
 	{"users whose held points are not their leading bids", `SELECT count(*) FROM users AS u WHERE u.points_held <>
-		(SELECT coalesce(sum(amount), 0) FROM bids AS b WHERE b.bidder_id = u.id AND b.status = 'leading')`},
+		(SELECT coalesce(sum(coalesce(max_amount, amount)), 0) FROM bids AS b WHERE b.bidder_id = u.id AND b.status = 'leading')`},
 	{"auctions settled twice", `SELECT count(*) FROM (SELECT bid_id FROM point_ledger WHERE kind = 'payout'
 		GROUP BY bid_id HAVING count(*) > 1) AS x`},
 }

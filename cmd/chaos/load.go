@@ -106,7 +106,9 @@ func (l *load) bidder(ctx context.Context, u *user) {
 type bidBody struct {
 	ID        int64  `json:"id"`
 	AuctionID int64  `json:"auction_id"`
-	Amount    int64  `json:"amount"`
+	Kind      string `json:"kind"`
+	Amount    *int64 `json:"amount"`
+	MaxAmount *int64 `json:"max_amount"`
 	Status    string `json:"status"`
 }
 
@@ -121,7 +123,14 @@ func (l *load) bid(u *user) {
 	if u.r.IntN(3) == 0 { // a third wait for their decision: 201 bodies show decisions
 		header = map[string]string{"Prefer": "wait=1"}
 	}
-	r, err := u.call("bid", "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", k), map[string]int64{"amount": amount}, header)
+	path, body := fmt.Sprintf("/api/v1/auctions/%d/bids", k), any(map[string]int64{"amount": amount})
+	switch n := u.r.IntN(40); {
+	case n == 0: // a buy-now, racing the bids (refused where the lot has no buy-now price)
+		path, body = fmt.Sprintf("/api/v1/auctions/%d/buy", k), nil
+	case n < 20: // half are proxy bids, up to a few increments above
+		body = map[string]int64{"max_amount": amount + int64(u.r.IntN(5))*auction.Increment(amount)}
+	}
+	r, err := u.call("bid", "POST", path, body, header)
 	if err != nil {
 		return
 	}
@@ -140,7 +149,11 @@ func (l *load) accepted(u *user, r reply, where string) bidBody {
 	if b.ID == 0 {
 		return b
 	}
-	l.rec.Bid(chaos.AcceptedBid{ID: b.ID, UserID: u.id, AuctionID: b.AuctionID, Amount: b.Amount})
+	seen := chaos.AcceptedBid{ID: b.ID, UserID: u.id, AuctionID: b.AuctionID, Kind: b.Kind, Max: b.MaxAmount}
+	if b.Kind != "buy_now" && b.MaxAmount == nil && b.Amount != nil {
+		seen.Amount = *b.Amount
+	}
+	l.rec.Bid(seen)
 	u.bids = append(u.bids, b.ID)
 	l.st.mu.Lock()
 	l.st.accepted++

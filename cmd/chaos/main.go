@@ -350,9 +350,18 @@ func setUp(c config, e *env, l *load, start time.Time) (*world, error) {
 	if w.prober, err = newUser(0, "prober"); err != nil {
 		return nil, err
 	}
-	listing := func(name string, end time.Time) (int64, error) {
-		r, err := w.seller.call("auction", "POST", "/api/v1/auctions", map[string]any{"name": name, "start_price": 100,
-			"start_at": start.UTC().Format(time.RFC3339), "end_at": end.UTC().Format(time.RFC3339)}, nil)
+	// The formats, by lot: soft close on the hot lot and every third, a reserve on every
+	// fourth, a buy-now price on every fifth (with the reserve when both).
+	listing := func(name string, end time.Time, formats map[string]any) (int64, error) {
+		body := map[string]any{"name": name, "start_price": 100,
+			"start_at": start.UTC().Format(time.RFC3339), "end_at": end.UTC().Format(time.RFC3339)}
+		for k, v := range formats {
+			body[k] = v
+		}
+		if e, ok := formats["extension_seconds"].(int); ok {
+			end = end.Add(time.Duration(e) * time.Second) // the load stops before the end, so it moves no further
+		}
+		r, err := w.seller.call("auction", "POST", "/api/v1/auctions", body, nil)
 		if err != nil || r.status != http.StatusCreated {
 			return 0, fmt.Errorf("create auction: %d %v %s", r.status, err, r.body)
 		}
@@ -368,13 +377,23 @@ func setUp(c config, e *env, l *load, start time.Time) (*world, error) {
 		if i > 0 {
 			end = start.Add(c.duration*3/10 + time.Duration(i)*c.duration/60)
 		}
-		id, err := listing(fmt.Sprintf("Chaos lot %d", i), end)
+		formats := map[string]any{}
+		if i%3 == 0 {
+			formats["extension_seconds"] = 2
+		}
+		if i%4 == 1 {
+			formats["reserve_price"] = 2_000
+		}
+		if i%5 == 2 {
+			formats["buy_now_price"] = 3_000
+		}
+		id, err := listing(fmt.Sprintf("Chaos lot %d", i), end, formats)
 		if err != nil {
 			return nil, err
 		}
 		l.auctions = append(l.auctions, id)
 	}
-	if w.probeAuction, err = listing("Probe lot", start.Add(c.duration+3*time.Second)); err != nil {
+	if w.probeAuction, err = listing("Probe lot", start.Add(c.duration+3*time.Second), nil); err != nil {
 		return nil, err
 	}
 	setupCharge := func(u *user, amount int64) error {
