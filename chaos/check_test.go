@@ -225,7 +225,7 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 		{"a defended price shown with a bid count that counts the defeated bid", func(t *testing.T, f *fixture) {
 			f.seen.Prices = append(f.seen.Prices, chaos.ShownPrice{AuctionID: f.proxy, Price: 410, BidCount: ptr(2), Where: "stream"})
 		}, func(f *fixture) string {
-			return fmt.Sprintf("price shown with a wrong bid count: auction %d at 410 (stream) with bid_count 2, 1 bids", f.proxy)
+			return fmt.Sprintf("price shown with a wrong bid count: auction %d at 410 (stream) with bid_count 2, 1 to 1 bids", f.proxy)
 		}},
 		{"an accepted proxy bid's maximum changed", func(t *testing.T, f *fixture) {
 			f.exec(t, `UPDATE bids SET max_amount = 1500 WHERE id = ?`, f.proxyBid)
