@@ -25,6 +25,9 @@ type BidOptions struct {
 	Auctions int // 1 for a hot auction
 	Duration time.Duration
 	Log      *slog.Logger
+	// ProxyShare is the share of bids sent as proxy bids (0..1), each up to a few increments
+	// above the amount a straight bid would offer.
+	ProxyShare float64
 	// MetricsURLs are the /metrics of the processes that run the worker (in `gavel dev`,
 	// its GAVEL_METRICS_ADDR): the worker's decision histogram is read there before and
 	// after the run.
@@ -227,7 +230,13 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 				var bid struct {
 					ID int64 `json:"id"`
 				}
-				st, err := o.call(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), map[string]int64{"amount": amount}, &bid)
+				body := map[string]int64{"amount": amount}
+				if r.Float64() < o.ProxyShare {
+					// Its amount is what the others see as the highest offer, so later straight
+					// bids often fall below its maximum: it defends, changing the price.
+					body = map[string]int64{"max_amount": amount + int64(r.IntN(4))*auction.Increment(amount)}
+				}
+				st, err := o.call(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), body, &bid)
 				mine = append(mine, time.Since(t0))
 				switch {
 				case err != nil || st >= 500:

@@ -20,6 +20,9 @@ type SettleOptions struct {
 	Sellers  int // the auctions are spread over them; one seller makes every settlement wait for its row
 	Batch    int // the scheduler's chunk size
 	Parallel int // closers at a time
+	// Proxy makes every leading bid a proxy bid holding a maximum above its price: its
+	// settlement pays the price and releases the rest.
+	Proxy bool
 }
 
 // SettleRun is what RunSettle measured.
@@ -33,7 +36,8 @@ type SettleRun struct {
 func (r SettleRun) PerSecond() float64 { return float64(r.Result.Processed) / r.Took.Seconds() }
 
 // RunSettle writes, set-based, `Auctions` auctions of `Sellers` sellers that end in a few
-// seconds, each with a leading bid and an outbid (released) one from `Bidders` bidders,
+// seconds, each with a leading bid (with Proxy, a proxy bid holding more than its price)
+// and an outbid (released) one from `Bidders` bidders,
 // with every balance and ledger row in place; waits for the end; has one scheduler's
 // close-ended-auctions batch close and settle them all, timed; and checks the outcome:
 // every auction DONE with its leading bid won, one winner row, one payment and one payout
@@ -44,7 +48,12 @@ func RunSettle(ctx context.Context, o SettleOptions) (*SettleRun, error) {
 	}
 	tag := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)
 	end := time.Now().Add(5 * time.Second).UTC()
-	const charged, lead, outbid = 10_000_000, 500, 300
+	const charged, lead, outbid, maximum = 10_000_000, 500, 300, 1_200
+	var leadMax *int64 // the leading bids' maximum: NULL for straight bids
+	if o.Proxy {
+		leadMax = new(int64)
+		*leadMax = maximum
+	}
 	o.Log.Info("bench settle: writing auctions", "auctions", o.Auctions, "bidders", o.Bidders)
 	// Users: sellers first, then bidders, each range of consecutive IDs.
 	var seller, first int64 // the first seller's and the first bidder's IDs
@@ -72,15 +81,16 @@ func RunSettle(ctx context.Context, o SettleOptions) (*SettleRun, error) {
 		`INSERT INTO auctions (seller_id, name, start_price, current_price, status, start_at, end_at, bid_count, created_at, updated_at)
 			SELECT ?1 + g % ?8, 'Settle lot ' || g, 100, ?5, 'PENDING', now() - interval '1 hour', ?6, 2, now(), now() FROM generate_series(1, ?4) AS g`,
 		`CREATE TEMP TABLE settle_lots AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM auctions WHERE seller_id BETWEEN ?1 AND ?1 + ?8 - 1`,
-		`INSERT INTO bids (auction_id, bidder_id, amount, status, created_at, decided_at)
-			SELECT id, ?0 + i % ?3, ?7, 'outbid', now() - interval '1 minute', now() FROM settle_lots
-			UNION ALL SELECT id, ?0 + (i + 1) % ?3, ?5, 'leading', now() - interval '30 seconds', now() FROM settle_lots`,
+		`INSERT INTO bids (auction_id, bidder_id, amount, max_amount, status, created_at, decided_at)
+			SELECT id, ?0 + i % ?3, ?7, NULL::bigint, 'outbid', now() - interval '1 minute', now() FROM settle_lots
+			UNION ALL SELECT id, ?0 + (i + 1) % ?3, ?5, ?9::bigint, 'leading', now() - interval '30 seconds', now() FROM settle_lots`,
 		`UPDATE auctions AS a SET leading_bid_id = b.id FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id WHERE b.auction_id = a.id AND b.status = 'leading'`,
 		`INSERT INTO point_ledger (user_id, kind, delta, held_delta, bid_id, auction_id)
-			SELECT b.bidder_id, 'bid_hold', -b.amount, b.amount, b.id, b.auction_id FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id
+			SELECT b.bidder_id, 'bid_hold', -coalesce(b.max_amount, b.amount), coalesce(b.max_amount, b.amount), b.id, b.auction_id
+			FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id
 			UNION ALL SELECT b.bidder_id, 'bid_release', b.amount, -b.amount, b.id, b.auction_id FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id WHERE b.status = 'outbid'`,
 		`UPDATE users AS u SET points_available = u.points_available - h.held, points_held = u.points_held + h.held
-			FROM (SELECT b.bidder_id, sum(b.amount) AS held FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id
+			FROM (SELECT b.bidder_id, sum(coalesce(b.max_amount, b.amount)) AS held FROM bids AS b JOIN settle_lots AS l ON l.id = b.auction_id
 				WHERE b.status = 'leading' GROUP BY b.bidder_id) AS h WHERE u.id = h.bidder_id`,
 		`DROP TABLE settle_lots`,
 		`ANALYZE auctions`, `ANALYZE bids`, `ANALYZE point_ledger`, `ANALYZE users`,
@@ -90,7 +100,7 @@ func RunSettle(ctx context.Context, o SettleOptions) (*SettleRun, error) {
 		return nil, err
 	}
 	for _, q := range sets {
-		if _, err := conn.NewRaw(q, first, seller, charged, o.Bidders, o.Auctions, lead, end, outbid, o.Sellers).Exec(ctx); err != nil {
+		if _, err := conn.NewRaw(q, first, seller, charged, o.Bidders, o.Auctions, lead, end, outbid, o.Sellers, leadMax).Exec(ctx); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("bench settle: %s: %w", q[:40], err)
 		}
@@ -116,6 +126,8 @@ func RunSettle(ctx context.Context, o SettleOptions) (*SettleRun, error) {
 		sql  string
 		want int64
 	}{
+		{"releases of what the winners held beyond the price", `SELECT count(*) FROM point_ledger AS l JOIN auction_winners AS w ON w.bid_id = l.bid_id
+			WHERE w.seller_id BETWEEN ?1 AND ?1 + ?6 - 1 AND l.kind = 'bid_release' AND l.delta = ?7`, map[bool]int64{true: int64(o.Auctions)}[o.Proxy]},
 		{"auctions DONE", `SELECT count(*) FROM auctions WHERE seller_id BETWEEN ?1 AND ?1 + ?6 - 1 AND status = 'DONE'`, int64(o.Auctions)},
 		{"winner rows", `SELECT count(*) FROM auction_winners WHERE seller_id BETWEEN ?1 AND ?1 + ?6 - 1`, int64(o.Auctions)},
 		{"won bids", `SELECT count(*) FROM bids AS b JOIN auction_winners AS w ON w.bid_id = b.id WHERE w.seller_id BETWEEN ?1 AND ?1 + ?6 - 1 AND b.status = 'won' AND b.amount = ?5`, int64(o.Auctions)},
@@ -126,7 +138,7 @@ func RunSettle(ctx context.Context, o SettleOptions) (*SettleRun, error) {
 		{"points in all", `SELECT sum(points_available + points_held) FROM users WHERE id BETWEEN ?1 AND ?1 + ?6 - 1 OR id BETWEEN ?0 AND ?0 + ?3 - 1`, int64(o.Bidders) * charged},
 	} {
 		var got int64
-		if err := o.DB.NewRaw(c.sql, first, seller, charged, o.Bidders, o.Auctions, lead, o.Sellers).Scan(ctx, &got); err != nil {
+		if err := o.DB.NewRaw(c.sql, first, seller, charged, o.Bidders, o.Auctions, lead, o.Sellers, maximum-lead).Scan(ctx, &got); err != nil {
 			return run, err
 		}
 		if got != c.want {

@@ -70,7 +70,7 @@ func VerifyBids(ctx context.Context, d *db.DB, run *BidRun) (*BidCheck, error) {
 		}
 		if b.Status == db.BidLeading {
 			leaders[b.AuctionID] = append(leaders[b.AuctionID], b.ID)
-			heldWant[b.BidderID] += b.Amount
+			heldWant[b.BidderID] += b.Held()
 		}
 	}
 	if c.Decided > 0 {

@@ -94,6 +94,7 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	bidders := fs.Int("bidders", 100, "concurrent bidders, each with its own session")
 	auctions := fs.Int("auctions", 10_000, "auctions for the spread mode")
 	duration := fs.Duration("duration", 20*time.Second, "how long to bid")
+	proxies := fs.Float64("proxy-share", 0, "the share of bids sent as proxy bids (0..1), each with a maximum a few increments above its amount")
 	metrics := fs.String("metrics-url", "http://"+devMetricsAddr+"/metrics", "comma-separated /metrics of the processes running the worker, for its decision histogram (default: gavel dev's GAVEL_METRICS_ADDR, which has the worker's)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
@@ -113,15 +114,16 @@ func runBenchBids(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	default:
 		return fmt.Errorf("%w: --mode is hot or spread", errUsage)
 	}
-	if *bidders < 1 || n < 1 || *duration <= 0 {
-		return fmt.Errorf("%w: --bidders, --auctions and --duration must be positive", errUsage)
+	if *bidders < 1 || n < 1 || *duration <= 0 || *proxies < 0 || *proxies > 1 {
+		return fmt.Errorf("%w: --bidders, --auctions and --duration must be positive, --proxy-share from 0 to 1", errUsage)
 	}
 	run, err := bench.RunBids(ctx, bench.BidOptions{BaseURL: baseURL, Bidders: *bidders,
-		Auctions: n, Duration: *duration, Log: log, MetricsURLs: metricsURLs})
+		Auctions: n, Duration: *duration, Log: log, MetricsURLs: metricsURLs, ProxyShare: *proxies})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d bidders on %d auction(s) for %s\n", *mode, *bidders, n, run.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%s: %d bidders on %d auction(s) for %s, %.0f%% of the bids proxy bids\n", *mode, *bidders, n,
+		run.Elapsed.Round(time.Millisecond), 100**proxies)
 	fmt.Fprintf(stdout, "accepted %8.0f bids/s  (%d accepted, refused %v, errors %d)  answer p50 %s p99 %s\n",
 		float64(run.Accepted)/run.Elapsed.Seconds(), run.Accepted, run.Refused, run.Errors,
 		run.P50.Round(10*time.Microsecond), run.P99.Round(10*time.Microsecond))
@@ -216,6 +218,7 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 	bidders := fs.Int("bidders", 1_000, "bidders")
 	sellers := fs.Int("sellers", 1_000, "sellers the auctions are spread over (1: every settlement pays the same seller)")
 	parallel := fs.Int("parallel", 8, "auctions closed at a time")
+	proxy := fs.Bool("proxy", false, "make every winner a proxy bid holding more than its price (settling releases the rest)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
@@ -228,10 +231,11 @@ func runBenchSettle(ctx context.Context, cfg config.Config, log *slog.Logger, st
 	}
 	defer d.Close()
 	run, err := bench.RunSettle(ctx, bench.SettleOptions{DB: d, Log: log, Auctions: *auctions, Bidders: *bidders, Sellers: *sellers,
-		Batch: cfg.BatchSize, Parallel: *parallel})
+		Batch: cfg.BatchSize, Parallel: *parallel, Proxy: *proxy})
 	if run != nil {
-		fmt.Fprintf(stdout, "settled %d of %d auctions in %s: %.0f auctions/s (skipped %d, failed %d; %d at a time, chunks of %d)\n",
-			run.Result.Processed, run.Auctions, run.Took.Round(time.Millisecond), run.PerSecond(),
+		winners := map[bool]string{false: "straight", true: "proxy"}[*proxy]
+		fmt.Fprintf(stdout, "settled %d of %d auctions (%s winners) in %s: %.0f auctions/s (skipped %d, failed %d; %d at a time, chunks of %d)\n",
+			run.Result.Processed, run.Auctions, winners, run.Took.Round(time.Millisecond), run.PerSecond(),
 			run.Result.Skipped, run.Result.Failed, *parallel, cfg.BatchSize)
 	}
 	fmt.Fprintln(stdout, "  clock: in this process, from the start to the return of one close-ended-auctions batch (auction.Bidding.CloseEnded, no follow-up tasks queued)")
