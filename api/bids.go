@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -123,7 +124,7 @@ func (s *Server) placeOrder(c *gin.Context, o auction.Order) {
 	if err != nil {
 		p := problemFor(c, s.log, err)
 		s.metrics.bids.WithLabelValues(p.Code).Inc()
-		s.explainRefusal(c, id, p)
+		s.explainRefusal(c, id, p, err)
 		writeProblem(c, p)
 		return
 	}
@@ -140,18 +141,24 @@ func (s *Server) placeOrder(c *gin.Context, o auction.Order) {
 }
 
 // explainRefusal adds to a refused bid's problem what the client needs to try again: the
-// minimum next bid now, or when bidding opens, from the auction as it is now (a refusal
-// is rare enough to pay one more read).
-func (s *Server) explainRefusal(c *gin.Context, auctionID int64, p *Problem) {
+// minimum next bid, or when bidding opens, from the auction as the rules saw it when they
+// refused the bid (a hot auction's bidders that fall behind are refused often: no second
+// read for them).
+func (s *Server) explainRefusal(c *gin.Context, auctionID int64, p *Problem, err error) {
 	if p.Code != "bid_too_low" && p.Code != "auction_not_started" {
 		return
 	}
-	a, err := s.catalogue.Get(c.Request.Context(), auctionID, 0)
-	if err != nil {
-		return
+	var refused *auction.RefusedError
+	if !errors.As(err, &refused) || refused.Auction == nil {
+		v, err := s.catalogue.Get(c.Request.Context(), auctionID, 0)
+		if err != nil {
+			return
+		}
+		refused = &auction.RefusedError{Auction: &v.Auction}
 	}
+	a := refused.Auction
 	if p.Code == "bid_too_low" {
-		min := auction.MinNextBid(&a.Auction)
+		min := auction.MinNextBid(a)
 		p.MinNextBid = &min
 		p.Detail = fmt.Sprintf("The bid is below the minimum next bid, %d.", min)
 		return

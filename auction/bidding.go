@@ -89,7 +89,7 @@ func (b *Bidding) Place(ctx context.Context, bidderID, auctionID int64, o Order,
 	}
 	var bid *db.Bid
 	var err error
-	if idempotencyKey == "" && b.DB.Kind == db.Postgres {
+	if idempotencyKey == "" {
 		bid, err = b.placeFast(ctx, bidderID, auctionID, o)
 	} else {
 		bid, err = b.placeInTx(ctx, bidderID, auctionID, o, idempotencyKey)
@@ -107,24 +107,37 @@ func (b *Bidding) Place(ctx context.Context, bidderID, auctionID int64, o Order,
 	return bid, nil
 }
 
-// refusals are Refusal's errors by the codes gavel_refusal gives them.
-var refusals = map[string]error{
-	"own_auction": ErrOwnAuction, "auction_not_started": ErrAuctionNotStarted, "auction_closed": ErrAuctionClosed,
-	"buy_now_unavailable": ErrBuyNowUnavailable, "bid_too_low": ErrBidTooLow,
+// refuse is Refusal as db.PlaceHold takes it: the bid's offer is what it holds.
+func refuse(a *db.Auction, bid *db.Bid, now time.Time) string {
+	return RefusalCode(Refusal(a, bid.Kind, bid.BidderID, bid.Held(), now))
 }
 
-// placeFast accepts a bid without an idempotency key on PostgreSQL in one statement that
-// checks the rules (gavel_refusal, Refusal's twin) against the auction as it is then (with
-// Holds, a statement shared with the bids placed at the same moment).
+// placeFast accepts a bid without an idempotency key: db.PlaceHold, one statement on
+// PostgreSQL (with Holds, a statement shared with the bids placed at the same moment).
 func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID int64, o Order) (*db.Bid, error) {
 	bid := &db.Bid{AuctionID: auctionID, BidderID: bidderID, Kind: o.Kind, Amount: o.Amount, MaxAmount: o.Max}
-	var refusal string
+	var refused *db.Refused
 	var err error
 	if b.Holds != nil {
-		refusal, err = b.Holds.Place(ctx, bid)
+		refused, err = b.Holds.Place(ctx, bid)
 	} else {
-		refusal, err = db.PlaceHold(ctx, b.DB, bid)
+		refused, err = db.PlaceHold(ctx, b.DB, bid, refuse)
 	}
+	return placed(bid, refused, err)
+}
+
+// RefusedError is a bid the rules refused: Unwrap is the rule's error (ErrBidTooLow, ...),
+// and Auction the auction as the rules saw it, which tells the bidder what to try next.
+type RefusedError struct {
+	Err     error
+	Auction *db.Auction
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// placed is the outcome of db.PlaceHold as package auction's errors.
+func placed(bid *db.Bid, refused *db.Refused, err error) (*db.Bid, error) {
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return nil, ErrNotFound
@@ -135,10 +148,10 @@ func (b *Bidding) placeFast(ctx context.Context, bidderID, auctionID int64, o Or
 	case bid.ID != 0:
 		return bid, nil
 	}
-	if err, ok := refusals[refusal]; ok {
-		return nil, err
+	if err, ok := refusals[refused.Code]; ok {
+		return nil, &RefusedError{Err: err, Auction: refused.Auction}
 	}
-	return nil, fmt.Errorf("place bid: refused for no known reason %q (auction %d, bidder %d)", refusal, auctionID, bidderID)
+	return nil, fmt.Errorf("place bid: refused for no known reason %q (auction %d, bidder %d)", refused.Code, bid.AuctionID, bid.BidderID)
 }
 
 // placeInTx accepts a bid in a transaction that also claims the idempotency key; a
@@ -147,24 +160,10 @@ func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID int64, o Or
 	var bid *db.Bid
 	err := b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
 		bid = nil
-		a, err := db.AuctionForBid(ctx, tx, auctionID)
-		if errors.Is(err, db.ErrNotFound) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if a.SellerID == bidderID {
-			return ErrOwnAuction
-		}
-		now, err := db.Now(ctx, tx)
-		if err != nil {
-			return err
-		}
-		scope, field, value := "bids:"+strconv.FormatInt(a.ID, 10), "amount", o.Amount
+		scope, field, value := "bids:"+strconv.FormatInt(auctionID, 10), "amount", o.Amount
 		switch {
 		case o.Kind == db.KindBuyNow:
-			scope, field, value = "buy:"+strconv.FormatInt(a.ID, 10), "kind", 0
+			scope, field, value = "buy:"+strconv.FormatInt(auctionID, 10), "kind", 0
 		case o.Max != nil:
 			field = "max_amount"
 		}
@@ -180,31 +179,15 @@ func (b *Bidding) placeInTx(ctx context.Context, bidderID, auctionID int64, o Or
 			bid, err = db.BidByID(ctx, tx, id)
 			return err
 		}
-		if err := Refusal(a, o.Kind, bidderID, o.offer(), now); err != nil {
+		// The rules and the hold as without a key, in this transaction; a refusal rolls the
+		// key back with it.
+		bid = &db.Bid{AuctionID: auctionID, BidderID: bidderID, Kind: o.Kind, Amount: o.Amount, MaxAmount: o.Max}
+		refused, err := db.PlaceHold(ctx, tx, bid, refuse)
+		if bid, err = placed(bid, refused, err); err != nil {
 			return err
 		}
-		if o.Kind == db.KindBuyNow {
-			o.Amount = *a.BuyNowPrice
-		}
-		bid = &db.Bid{AuctionID: a.ID, BidderID: bidderID, Kind: o.Kind, Amount: o.Amount, MaxAmount: o.Max,
-			Status: db.BidPending, CreatedAt: now}
-		if err := db.InsertBid(ctx, tx, bid); err != nil {
-			return err
-		}
-		held := bid.Held()
-		_, err = db.ApplyLedger(ctx, tx, &db.LedgerEntry{UserID: bidderID, Kind: db.KindBidHold,
-			Delta: -held, HeldDelta: held, BidID: &bid.ID, AuctionID: &a.ID})
-		if errors.Is(err, db.ErrInsufficient) {
-			return ErrInsufficientPoints
-		}
-		if err != nil {
-			return err
-		}
-		if key != nil {
-			res, _ := json.Marshal(bid.ID)
-			return db.SaveIdempotentResult(ctx, tx, key, res)
-		}
-		return nil
+		res, _ := json.Marshal(bid.ID)
+		return db.SaveIdempotentResult(ctx, tx, key, res)
 	})
 	if err != nil {
 		return nil, err
@@ -438,36 +421,10 @@ func (b *Bidding) Release(ctx context.Context, bidID int64) error {
 	return err
 }
 
-// ReleaseBids is Release for many bids, in one transaction (on PostgreSQL one call of
-// gavel_release_bids); it returns how many it released now, or -1 when none of the bids
-// exists.
+// ReleaseBids is Release for many bids, in one transaction (db.ReleaseBids); it returns
+// how many it released now, or -1 when none of the bids exists.
 func (b *Bidding) ReleaseBids(ctx context.Context, bidIDs []int64) (int, error) {
-	if b.DB.Kind == db.Postgres {
-		return db.ReleaseBids(ctx, b.DB, bidIDs)
-	}
-	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
-	if err != nil {
-		return 0, fmt.Errorf("release bids: %w", err)
-	}
-	if len(bids) == 0 {
-		return -1, nil
-	}
-	var es []db.LedgerEntry
-	for _, bid := range bids {
-		if bid.Status != db.BidOutbid && bid.Status != db.BidRejected {
-			continue
-		}
-		es = append(es, db.LedgerEntry{UserID: bid.BidderID, Kind: db.KindBidRelease,
-			Delta: bid.Held(), HeldDelta: -bid.Held(), BidID: ptr(bid.ID), AuctionID: ptr(bid.AuctionID)})
-	}
-	if len(es) == 0 {
-		return 0, nil
-	}
-	var n int
-	err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-		n, err = db.ApplyLedgerOnceMany(ctx, tx, es)
-		return err
-	})
+	n, err := db.ReleaseBids(ctx, b.DB, bidIDs)
 	if err != nil {
 		return 0, fmt.Errorf("release bids: %w", err)
 	}
@@ -552,51 +509,14 @@ func (b *Bidding) History(ctx context.Context, auctionID, beforeID, limit int64)
 func ptr[T any](v T) *T { return &v }
 
 // LogBids records decided bids with their bidders' age and gender for the
-// recommendations, in three statements whatever their number. It is idempotent. Bids not
-// decided yet are left out and reported with ErrBidDecisionPending, so a task retries.
+// recommendations (db.LogDecidedBids). It is idempotent. Bids not decided yet are left out
+// and reported with ErrBidDecisionPending, so a task retries.
 func (b *Bidding) LogBids(ctx context.Context, bidIDs []int64) error {
-	if len(bidIDs) == 0 {
-		return nil
+	pending, err := db.LogDecidedBids(ctx, b.DB, bidIDs)
+	if err == nil && pending > 0 {
+		err = ErrBidDecisionPending
 	}
-	if b.DB.Kind == db.Postgres {
-		pending, err := db.LogDecidedBids(ctx, b.DB, bidIDs)
-		if err == nil && pending > 0 {
-			err = ErrBidDecisionPending
-		}
-		return err
-	}
-	bids, err := db.BidsByIDs(ctx, b.DB, bidIDs)
-	if err != nil || len(bids) == 0 {
-		return err
-	}
-	var bidders []int64
-	for _, bid := range bids {
-		bidders = append(bidders, bid.BidderID)
-	}
-	users, err := db.UsersByIDs(ctx, b.DB, bidders)
-	if err != nil {
-		return err
-	}
-	logs := make([]db.BidLog, 0, len(bids))
-	pending := false
-	for _, bid := range bids {
-		if bid.Status == db.BidPending || bid.DecidedAt == nil {
-			pending = true
-			continue
-		}
-		u := users[bid.BidderID]
-		logs = append(logs, db.BidLog{
-			BidID: bid.ID, AuctionID: bid.AuctionID, BidderID: bid.BidderID, Age: Age(u.BirthDate, *bid.DecidedAt),
-			Gender: u.Gender, Amount: bid.Amount, Success: bid.Status != db.BidRejected, CreatedAt: *bid.DecidedAt,
-		})
-	}
-	if err := db.InsertBidLogs(ctx, b.DB, logs); err != nil {
-		return err
-	}
-	if pending {
-		return ErrBidDecisionPending
-	}
-	return nil
+	return err
 }
 
 // LogUnloggedBids logs the decided bids whose bid:log task was lost.
@@ -611,11 +531,5 @@ func (b *Bidding) LogUnloggedBids(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// Age is how many whole years old someone born on birth is at `at`.
-func Age(birth, at time.Time) int {
-	years := at.Year() - birth.Year()
-	if at.Month() < birth.Month() || (at.Month() == birth.Month() && at.Day() < birth.Day()) {
-		years--
-	}
-	return years
-}
+// Age is how many whole years old someone born on birth is at `at` (db.Age).
+func Age(birth, at time.Time) int { return db.Age(birth, at) }

@@ -46,6 +46,25 @@ func Refusal(a *db.Auction, kind string, bidderID, offer int64, now time.Time) e
 	return nil
 }
 
+// refusals are Refusal's errors by their codes (the codes gavel_refusal gives).
+var refusals = map[string]error{
+	"own_auction": ErrOwnAuction, "auction_not_started": ErrAuctionNotStarted, "auction_closed": ErrAuctionClosed,
+	"buy_now_unavailable": ErrBuyNowUnavailable, "bid_too_low": ErrBidTooLow,
+}
+
+// RefusalCode is the code of a Refusal error, "" for nil.
+func RefusalCode(err error) string {
+	for code, e := range refusals {
+		if e == err {
+			return code
+		}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 // BuyNowAvailable says whether the auction can still be bought now: it has a buy-now
 // price, is not DONE, and no bid has led, or it has a reserve that is not met.
 func BuyNowAvailable(a *db.Auction) bool {

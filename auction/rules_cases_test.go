@@ -142,6 +142,10 @@ var DecisionCases = []DecisionCase{
 	{Name: "the reserve met by a later bid", Start: 100, Reserve: 400, Steps: []Step{
 		straight(Alice, 200, "outbid", 200, Alice), proxy(Bob, 450, "leading", 400, Bob),
 	}, BidCount: 2, Winner: Bob, Pay: 400},
+	{Name: "the worked example of api/openapi.yaml (bids tag): a proxy contest over a reserve", Start: 100, Reserve: 400, Steps: []Step{
+		proxy(Alice, 500, "outbid", 400, Alice), straight(Bob, 420, "outbid", 430, Alice),
+		proxy(Carol, 800, "leading", 510, Carol), proxy(Alice, 800, "outbid", 800, Carol),
+	}, BidCount: 2, Winner: Carol, Pay: 800},
 	{Name: "buy-it-now before any bid wins and closes the auction", Start: 100, BuyNow: 1_000, Steps: []Step{
 		buyNow(Alice, "won", 1_000, Alice), straight(Bob, 200, "rejected:auction_closed", 1_000, Alice),
 	}, BidCount: 1, Winner: Alice, Pay: 1_000},
@@ -212,19 +216,6 @@ var RefusalCases = []RefusalCase{
 	{Name: "buy-now once the reserve is met", Kind: db.KindBuyNow, Since: time.Hour, Until: time.Hour, Price: 500, Reserve: 500, BuyNow: 1_000, Want: "buy_now_unavailable"},
 	{Name: "buy-now after the end", Kind: db.KindBuyNow, Since: time.Hour, Until: -time.Second, BuyNow: 1_000, Want: "auction_closed"},
 	{Name: "buy-now by the seller", Kind: db.KindBuyNow, Seller: true, Since: time.Hour, Until: time.Hour, BuyNow: 1_000, Want: "own_auction"},
-}
-
-// RefusalCode is the code of a Refusal error, "" for nil: the codes gavel_refusal gives.
-func RefusalCode(err error) string {
-	for code, e := range refusals {
-		if e == err {
-			return code
-		}
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
 }
 
 // State is the auction of a RefusalCase at now, with the seller 1 and the bidder 2.

@@ -40,31 +40,20 @@ var ErrSkipped = errors.New("auction locked by another closer")
 
 // Close closes and settles the auction if its end has come and it is not DONE yet, in one
 // transaction: it decides the bids still pending (those placed before the end as usual,
-// the later ones rejected), marks the auction DONE, and if a bid leads, records the
-// winner, marks the bid won, and moves its amount from the winner's held points to the
-// seller's available points (winning_payment and payout ledger rows). It returns nil
-// when there was nothing to do: not ended (its end moved later), already DONE, or gone.
+// the later ones rejected), marks the auction DONE, and if a bid leads, settles it by
+// settleOutcome: the winner's bid is won and pays the price from its held points to the
+// seller's available points (winning_payment and payout ledger rows), the rest of what it
+// held coming back; with a reserve not met it is rejected and released. It returns nil
+// when there was nothing to do: not ended (its end moved later), already DONE, or gone,
+// and a Settlement with Open when deciding the last bids moved the end (soft close).
 // With skipLocked it does not wait for an auction another transaction holds (ErrSkipped).
 // The lock is FOR UPDATE: it waits for bids being placed on the auction (KEY SHARE).
 //
-// On PostgreSQL an auction without pending bids, the usual case, closes in one statement
-// (db.CloseAuction); one with pending bids takes a second transaction that locks it,
-// decides them, and closes it as the worker would.
+// An auction without pending bids, the usual case, closes in one call of db.CloseAuction
+// (one statement on PostgreSQL); one with pending bids takes a second transaction that
+// locks it, decides them, and closes it as the worker would.
 func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (*Settlement, error) {
-	var s *Settlement
-	var err error
-	if b.DB.Kind == db.Postgres {
-		s, err = b.closePG(ctx, auctionID, skipLocked)
-	} else {
-		lock := db.LockClose
-		if skipLocked {
-			lock = db.LockCloseSkip
-		}
-		err = b.DB.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
-			s, err = b.closeSQLite(ctx, tx, auctionID, lock)
-			return err
-		})
-	}
+	s, err := b.close(ctx, auctionID, skipLocked)
 	if err != nil {
 		if errors.Is(err, ErrSkipped) {
 			return nil, err
@@ -74,10 +63,16 @@ func (b *Bidding) Close(ctx context.Context, auctionID int64, skipLocked bool) (
 	return s, nil
 }
 
-func (b *Bidding) closePG(ctx context.Context, auctionID int64, skipLocked bool) (*Settlement, error) {
+// settleRule is settleOutcome as db.CloseAuction takes it.
+func settleRule(a *db.Auction, lead *db.Bid) (win bool, rest int64, reason string) {
+	o := settleOutcome(a, lead)
+	return o.win, o.rest, o.reason
+}
+
+func (b *Bidding) close(ctx context.Context, auctionID int64, skipLocked bool) (*Settlement, error) {
 	var c *db.Closing
 	err := b.DB.Retry(ctx, func() (err error) {
-		c, err = db.CloseAuction(ctx, b.DB, auctionID, skipLocked)
+		c, err = db.CloseAuction(ctx, b.DB, auctionID, skipLocked, settleRule)
 		return err
 	})
 	if err != nil || c.Outcome != db.ClosingPending {
@@ -85,7 +80,7 @@ func (b *Bidding) closePG(ctx context.Context, auctionID int64, skipLocked bool)
 	}
 	// Pending bids: decide them under the lock, then close in the same transaction.
 	var final *Decision
-	err = b.DB.TransactFused(ctx, func(ctx context.Context, tx *db.Fused) error {
+	err = b.DB.TransactShort(ctx, func(ctx context.Context, tx bun.IDB, last func()) error {
 		final = nil
 		a, now, _, err := db.LockForClose(ctx, tx, auctionID, db.LockClose)
 		if err != nil {
@@ -107,8 +102,8 @@ func (b *Bidding) closePG(ctx context.Context, auctionID int64, skipLocked bool)
 				return nil
 			}
 		}
-		tx.Final() // the closing statement carries the COMMIT
-		c, err = db.CloseAuction(ctx, tx, auctionID, false)
+		last() // the closing statement carries the COMMIT
+		c, err = db.CloseAuction(ctx, tx, auctionID, false, settleRule)
 		if err == nil && c.Outcome == db.ClosingPending {
 			err = fmt.Errorf("bids still pending after the decision")
 		}
@@ -148,71 +143,16 @@ func settlementOf(c *db.Closing, auctionID int64, final *Decision, err error) (*
 	return s, nil
 }
 
-// closeSQLite is Close's transaction on SQLite, one statement at a time.
-func (b *Bidding) closeSQLite(ctx context.Context, tx bun.IDB, auctionID int64, lock string) (*Settlement, error) {
-	a, now, pending, err := db.LockForClose(ctx, tx, auctionID, lock)
-	if errors.Is(err, db.ErrNotFound) {
-		return nil, nil // gone: deleted before it started (SQLite has a single writer: nothing to skip)
-	}
+// settleLocked settles the auction a buy-now closed (db.SettleClosed), in the decision's
+// transaction tx.
+func settleLocked(ctx context.Context, tx bun.IDB, a *db.Auction, lead *db.Bid, at time.Time) (*Settlement, error) {
+	c, err := db.SettleClosed(ctx, tx, a, lead, at, settleRule)
 	if err != nil {
 		return nil, err
 	}
-	if a.Status == db.StatusDone || now.Before(a.EndAt) {
-		return nil, nil
-	}
-	var final *Decision
-	if pending {
-		as := []db.Auction{*a}
-		ds, err := b.decideLocked(ctx, tx, as, false)
-		if err != nil {
-			return nil, err
-		}
-		if len(ds) > 0 {
-			final, a = &ds[0], &ds[0].Auction
-		}
-		if final != nil && (final.Sold || final.EndMoved) {
-			// A buy-now closed it, or soft close moved its end: that decision is the outcome.
-			return &Settlement{Final: final, Auction: *a, Open: final.EndMoved}, nil
-		}
-	}
-	var lead *db.Bid
-	if a.LeadingBidID != nil {
-		if lead, err = db.BidByID(ctx, tx, *a.LeadingBidID); err != nil {
-			return nil, err
-		}
-	}
-	if err := db.MarkClosed(ctx, tx, a, now); err != nil {
-		return nil, err
-	}
-	s, err := settleLocked(ctx, tx, a, lead, now)
+	s, err := settlementOf(c, a.ID, nil, nil)
 	if s != nil {
-		s.Final = final
-	}
-	return s, err
-}
-
-// settleLocked settles the locked auction a, marked DONE at `at`, with its leading bid
-// lead (nil: none) by settleOutcome, one statement at a time (SQLite, and a buy-now on
-// both databases), and writes its outbox row. Under the lock, with the auction found not
-// DONE, this runs once per auction; the unique winner and ledger rows would refuse a
-// second time anyway.
-func settleLocked(ctx context.Context, tx bun.IDB, a *db.Auction, lead *db.Bid, at time.Time) (*Settlement, error) {
-	row := &db.OutboxRow{Kind: db.OutboxSettled, AuctionID: &a.ID, CreatedAt: at}
-	if err := db.InsertOutbox(ctx, tx, row); err != nil {
-		return nil, err
-	}
-	s := &Settlement{Auction: *a, OutboxID: row.ID}
-	o := settleOutcome(a, lead)
-	var err error
-	switch {
-	case o.win:
-		lead.Status = db.BidWon
-		err = db.SettleWinner(ctx, tx, a, lead, o.rest, at)
-		s.Winner = lead
-	case o.reason != "":
-		lead.Status, lead.Reason = db.BidRejected, &o.reason
-		err = db.RejectLeader(ctx, tx, lead, at)
-		s.Unmet = lead
+		s.Auction = *a // the end the buy-now set, for the streams
 	}
 	return s, err
 }

@@ -252,7 +252,7 @@ func TestCloseSeesABidCommittedWhileItWaitedForTheLock(t *testing.T) {
 	require.NoError(t, err)
 	defer tx.Rollback() //nolint:errcheck // after the commit: a no-op
 	bid := &db.Bid{AuctionID: w.auction.ID, BidderID: w.users[0], Amount: 300}
-	_, err = db.PlaceHold(ctx, tx, bid)
+	_, err = db.PlaceHold(ctx, tx, bid, nil) // PostgreSQL: the rules are gavel_refusal
 	require.NoError(t, err)
 	require.NotZero(t, bid.ID)
 	// The auction ends while the bid is in flight.

@@ -60,6 +60,11 @@ type user struct {
 }
 
 func (o BidOptions) call(ctx context.Context, c *http.Client, method, path string, body any, out any) (int, error) {
+	return o.callProblem(ctx, c, method, path, body, out, nil)
+}
+
+// callProblem is call that also decodes an error answer's problem into problem, when given.
+func (o BidOptions) callProblem(ctx context.Context, c *http.Client, method, path string, body, out, problem any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -77,11 +82,15 @@ func (o BidOptions) call(ctx context.Context, c *http.Client, method, path strin
 		return 0, err
 	}
 	defer res.Body.Close()
-	if out != nil && res.StatusCode < 300 {
+	switch {
+	case out != nil && res.StatusCode < 300:
 		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 			return res.StatusCode, err
 		}
-	} else {
+	case problem != nil && res.StatusCode >= 400:
+		_ = json.NewDecoder(res.Body).Decode(problem)
+		_, _ = io.Copy(io.Discard, res.Body)
+	default:
 		_, _ = io.Copy(io.Discard, res.Body)
 	}
 	return res.StatusCode, nil
@@ -236,7 +245,10 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 					// bids often fall below its maximum: it defends, changing the price.
 					body = map[string]int64{"max_amount": amount + int64(r.IntN(4))*auction.Increment(amount)}
 				}
-				st, err := o.call(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), body, &bid)
+				var problem struct {
+					MinNextBid int64 `json:"min_next_bid"`
+				}
+				st, err := o.callProblem(ctx, u.c, "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", run.AuctionIDs[k]), body, &bid, &problem)
 				mine = append(mine, time.Since(t0))
 				switch {
 				case err != nil || st >= 500:
@@ -244,13 +256,25 @@ func RunBids(ctx context.Context, o BidOptions) (*BidRun, error) {
 				case st == http.StatusAccepted || st == http.StatusCreated:
 					accepted++
 					ids = append(ids, bid.ID)
-					for cur := highest[k].Load(); amount > cur && !highest[k].CompareAndSwap(cur, amount); cur = highest[k].Load() {
+					seen := amount
+					if o.ProxyShare > 0 {
+						// A proxy's maximum may defend against it, one increment above it.
+						seen += auction.Increment(amount)
+					}
+					for cur := highest[k].Load(); seen > cur && !highest[k].CompareAndSwap(cur, seen); cur = highest[k].Load() {
 					}
 				default:
 					refused[st]++
 					if st == http.StatusUnprocessableEntity {
-						// Too low, most likely: someone offered at least as much meanwhile.
-						for cur := highest[k].Load(); amount > cur && !highest[k].CompareAndSwap(cur, amount); cur = highest[k].Load() {
+						// Too low, most likely: someone offered at least as much meanwhile. With
+						// proxy bids the price jumps where no client's offer shows it (a defence,
+						// a proxy leading above the maximum it beat), so the client takes the
+						// minimum the problem names, as a real one would.
+						seen := amount
+						if o.ProxyShare > 0 && problem.MinNextBid > 0 {
+							seen = problem.MinNextBid - 1
+						}
+						for cur := highest[k].Load(); seen > cur && !highest[k].CompareAndSwap(cur, seen); cur = highest[k].Load() {
 						}
 					}
 				}

@@ -110,13 +110,54 @@ func InsertBidLogs(ctx context.Context, idb bun.IDB, logs []BidLog) error {
 	return nil
 }
 
-// LogDecidedBids records the decided bids among ids in bid_logs in one statement on
-// PostgreSQL (on SQLite package auction builds the rows and calls InsertBidLogs), with
-// the bidder's gender and age in whole years at the decision (UTC dates), as auction.Age
-// counts it. Bids already logged are left alone. It returns how many of ids are still
-// pending. It commits without waiting for the WAL flush (see durability.go): call it on the
-// DB, not in a transaction.
-func LogDecidedBids(ctx context.Context, idb bun.IDB, ids []int64) (pending int, err error) {
+// LogDecidedBids records the decided bids among ids in bid_logs, with the bidder's gender
+// and age in whole years at the decision (UTC dates, as Age counts it). Bids already
+// logged are left alone. It returns how many of ids are still pending. On PostgreSQL it is
+// one statement, committed without waiting for the WAL flush (see durability.go); on
+// SQLite three, whatever the number of bids.
+func LogDecidedBids(ctx context.Context, d *DB, ids []int64) (pending int, err error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if d.Kind == Postgres {
+		return logDecidedBidsPG(ctx, d, ids)
+	}
+	bids, err := BidsByIDs(ctx, d, ids)
+	if err != nil || len(bids) == 0 {
+		return 0, err
+	}
+	var bidders []int64
+	for _, b := range bids {
+		bidders = append(bidders, b.BidderID)
+	}
+	users, err := UsersByIDs(ctx, d, bidders)
+	if err != nil {
+		return 0, err
+	}
+	logs := make([]BidLog, 0, len(bids))
+	for _, b := range bids {
+		if b.Status == BidPending || b.DecidedAt == nil {
+			pending++
+			continue
+		}
+		u := users[b.BidderID]
+		logs = append(logs, BidLog{BidID: b.ID, AuctionID: b.AuctionID, BidderID: b.BidderID, Age: Age(u.BirthDate, *b.DecidedAt),
+			Gender: u.Gender, Amount: b.Amount, Success: b.Status != BidRejected, CreatedAt: *b.DecidedAt})
+	}
+	return pending, InsertBidLogs(ctx, d, logs)
+}
+
+// Age is how many whole years old someone born on birth is at `at` (logDecidedBidsPG's
+// SQL counts the same way; TestLogBidsAgesAndSuccess holds both to the same ages).
+func Age(birth, at time.Time) int {
+	years := at.Year() - birth.Year()
+	if at.Month() < birth.Month() || (at.Month() == birth.Month() && at.Day() < birth.Day()) {
+		years--
+	}
+	return years
+}
+
+func logDecidedBidsPG(ctx context.Context, idb bun.IDB, ids []int64) (pending int, err error) {
 	err = idb.NewRaw(`WITH logged AS (
 	INSERT INTO bid_logs (bid_id, auction_id, bidder_id, age, gender, amount, success, created_at)
 	SELECT b.id, b.auction_id, b.bidder_id,
@@ -314,37 +355,98 @@ func recordDecisionsSQLite(ctx context.Context, idb bun.IDB, bs []Bid, as []Auct
 	return nil
 }
 
-// PlaceHold places b (its kind, amount, maximum, bidder, auction) in one statement on
-// PostgreSQL, so a bid costs one round trip and no explicit transaction: the function
-// gavel_place_bids (a batch of one here; HoldBatcher sends more) reads the auction and the
-// statement's time, and only if the rules allow the bid (gavel_refusal) it holds what the
-// bid may pay (its maximum, else its amount; a buy-now's amount is the auction's price)
-// from the bidder's available points and inserts the bid as pending, with the statement's
-// time, and its bid_hold ledger row. It returns gavel_refusal's code when the rules
-// refused the bid, and b.ID stays 0 then. The auction's KEY SHARE lock, held to the end,
-// makes a closing auction (LockClose) wait for the bid, and a bid that comes after the
-// close see the auction DONE.
+// Refused is why the rules refused a bid (the code of its problem) and the auction as they
+// saw it, which tells the bidder what to try next (the minimum, the start).
+type Refused struct {
+	Code    string
+	Auction *Auction
+}
+
+// Refuse is the placement rule (package auction's Refusal): why the bid b may not be
+// placed on the auction a at now by the database clock, as the code of its problem, or "".
+type Refuse func(a *Auction, b *Bid, now time.Time) string
+
+// PlaceHold places b (its kind, amount, maximum, bidder, auction) in idb's transaction, or
+// as one of its own: it reads the auction and the database's time, and only if the rules
+// allow the bid it holds what the bid may pay (its maximum, else its amount; a buy-now's
+// amount is the auction's price) from the bidder's available points and inserts the bid
+// as pending, with that time, and its bid_hold ledger row. When the rules refused the bid
+// it says why (and b.ID stays 0); nil when it placed it. The auction's KEY SHARE lock on
+// PostgreSQL, held to the end, makes a closing auction (LockClose) wait for the bid, and a
+// bid that comes after the close see the auction DONE.
+// On PostgreSQL it is one statement, so a bid costs one round trip: the function
+// gavel_place_bids (a batch of one here; HoldBatcher sends more), whose rules are
+// gavel_refusal, refuse's SQL twin (the refusal cases of auction/rules_cases_test.go run
+// through both). On SQLite the same steps run from Go with refuse itself.
 // A balance too small for the amount is ErrInsufficient; no such auction, ErrNotFound.
-func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid) (refusal string, err error) {
+func PlaceHold(ctx context.Context, idb bun.IDB, b *Bid, refuse Refuse) (refused *Refused, err error) {
+	if idb.Dialect().Name() != dialect.PG {
+		if d, ok := idb.(*DB); ok { // not in a transaction: its own
+			err = d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+				refused, err = placeHoldGo(ctx, tx, b, refuse)
+				return err
+			})
+			return refused, err
+		}
+		return placeHoldGo(ctx, idb, b, refuse)
+	}
 	r := &holdRequest{bid: b}
 	if err := placeHolds(ctx, idb, []*holdRequest{r}); err != nil {
-		return "", err
+		return nil, err
 	}
 	if r.err == nil && !r.answered {
-		return "", errNoOutcome
+		return nil, errNoOutcome
 	}
-	return r.refusal, r.err
+	return r.refused, r.err
+}
+
+// placeHoldGo is PlaceHold's steps one statement at a time, in tx.
+func placeHoldGo(ctx context.Context, tx bun.IDB, b *Bid, refuse Refuse) (*Refused, error) {
+	a, err := AuctionForBid(ctx, tx, b.AuctionID)
+	if err != nil {
+		return nil, err
+	}
+	now, err := Now(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if b.Kind == "" {
+		b.Kind = KindBid
+	}
+	if code := refuse(a, b, now); code != "" {
+		return &Refused{Code: code, Auction: a}, nil
+	}
+	if b.Kind == KindBuyNow {
+		b.Amount = *a.BuyNowPrice
+	}
+	b.Status, b.CreatedAt = BidPending, now
+	if err := InsertBid(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	held := b.Held()
+	_, err = ApplyLedger(ctx, tx, &LedgerEntry{UserID: b.BidderID, Kind: KindBidHold, Delta: -held, HeldDelta: held,
+		BidID: &b.ID, AuctionID: &b.AuctionID})
+	if err != nil {
+		b.ID = 0
+	}
+	return nil, err
 }
 
 // placed is a row of gavel_place_bids.
 type placed struct {
-	Ord       int        `bun:"ord"`
-	ID        *int64     `bun:"id"` // the auction's; NULL when it does not exist
-	BidID     *int64     `bun:"bid_id"`
-	BidAt     *time.Time `bun:"bid_at"`
-	BidAmount *int64     `bun:"bid_amount"`
-	Short     bool       `bun:"short"`
-	Refusal   *string    `bun:"refusal"`
+	Ord          int        `bun:"ord"`
+	ID           *int64     `bun:"id"` // the auction's; NULL when it does not exist
+	Status       string     `bun:"status"`
+	StartPrice   int64      `bun:"start_price"`
+	CurrentPrice int64      `bun:"current_price"`
+	LeadingBidID *int64     `bun:"leading_bid_id"`
+	StartAt      time.Time  `bun:"start_at"`
+	EndAt        time.Time  `bun:"end_at"`
+	BidID        *int64     `bun:"bid_id"`
+	BidAt        *time.Time `bun:"bid_at"`
+	BidAmount    *int64     `bun:"bid_amount"`
+	Short        bool       `bun:"short"`
+	Refusal      *string    `bun:"refusal"`
 }
 
 // RecentBidder is one bidder's latest bid on an open auction, with their age and gender

@@ -31,7 +31,10 @@ func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]boo
 	NewHoldBatcher(d, 1, len(bids)).place(batch)
 	refusals, errs := make([]string, len(bids)), make([]error, len(bids))
 	for i, r := range batch {
-		refusals[i], errs[i] = r.refusal, r.err
+		if r.refused != nil {
+			refusals[i] = r.refused.Code
+		}
+		errs[i] = r.err
 	}
 	return refusals, errs
 }

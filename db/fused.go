@@ -82,3 +82,13 @@ func (d *DB) fusedOnce(ctx context.Context, fn func(ctx context.Context, tx *Fus
 	}
 	return nil
 }
+
+// TransactShort runs fn in a short transaction: on PostgreSQL a Fused one, where calling
+// last makes the next raw statement the one that carries the COMMIT; on SQLite a
+// Transact, where last does nothing. It retries as Transact does.
+func (d *DB) TransactShort(ctx context.Context, fn func(ctx context.Context, tx bun.IDB, last func()) error) error {
+	if d.Kind == Postgres {
+		return d.TransactFused(ctx, func(ctx context.Context, tx *Fused) error { return fn(ctx, tx, tx.Final) })
+	}
+	return d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx, func() {}) })
+}

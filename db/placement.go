@@ -13,7 +13,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 )
 
-// HoldBatcher places bids as PlaceHold does, but the bids that arrive while earlier ones
+// HoldBatcher places bids as PlaceHold does on PostgreSQL, but the bids that arrive while earlier ones
 // are being placed go to the database together, in one call of gavel_place_bids and one
 // commit (PostgreSQL only). A bid that arrives when a flush is free goes at once, alone,
 // so batching costs nothing when the load is light; under load the waiting bids share a
@@ -37,8 +37,8 @@ func (h *HoldBatcher) Stats() (statements, bids int64) { return h.statements.Loa
 type holdRequest struct {
 	ctx      context.Context
 	bid      *Bid
-	answered bool   // the statement gave the bid its outcome
-	refusal  string // the rules' code when they refused the bid
+	answered bool     // the statement gave the bid its outcome
+	refused  *Refused // why the rules refused the bid
 	err      error
 	done     chan struct{}
 }
@@ -52,7 +52,7 @@ func NewHoldBatcher(d *DB, maxFlushes, maxBatch int) *HoldBatcher {
 // Place is PlaceHold through the batcher. A bid whose ctx is done before its batch is
 // sent is not placed (ctx's error); once sent, it is placed or refused whatever happens to
 // ctx, as its statement carries others' bids too.
-func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (refusal string, err error) {
+func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (*Refused, error) {
 	r := &holdRequest{ctx: ctx, bid: b, done: make(chan struct{})}
 	h.mu.Lock()
 	h.queue = append(h.queue, r)
@@ -65,7 +65,7 @@ func (h *HoldBatcher) Place(ctx context.Context, b *Bid) (refusal string, err er
 		h.flush(true)
 	}
 	<-r.done
-	return r.refusal, r.err
+	return r.refused, r.err
 }
 
 // flush places queued batches until the queue is empty. A caller of Place flushes one
@@ -114,7 +114,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 		return
 	case 1:
 		r := live[0]
-		r.refusal, r.err = PlaceHold(r.ctx, h.db, r.bid)
+		r.refused, r.err = PlaceHold(r.ctx, h.db, r.bid, nil)
 		return
 	}
 	batch = live
@@ -139,7 +139,7 @@ func (h *HoldBatcher) place(batch []*holdRequest) {
 	// The server refused the statement, so nothing of it was written, and no bid of the
 	// batch explains it alone: place each bid alone, so that each gets its own outcome.
 	for _, r := range batch {
-		r.refusal, r.err = PlaceHold(ctx, h.db, r.bid)
+		r.refused, r.err = PlaceHold(ctx, h.db, r.bid, nil)
 	}
 }
 
@@ -162,7 +162,8 @@ func placeHolds(ctx context.Context, idb bun.IDB, batch []*holdRequest) error {
 		}
 	}
 	var rows []placed
-	err := idb.NewRaw(`SELECT ord, id, bid_id, bid_at, bid_amount, short, refusal
+	err := idb.NewRaw(`SELECT ord, id, status, start_price, current_price, leading_bid_id, start_at, end_at,
+	bid_id, bid_at, bid_amount, short, refusal
 FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[])`,
 		pgdialect.Array(auctions), pgdialect.Array(bidders), pgdialect.Array(amounts), pgdialect.Array(maxes),
 		pgdialect.Array(kinds)).Scan(ctx, &rows)
@@ -181,7 +182,9 @@ FROM gavel_place_bids(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::tex
 		case row.Short:
 			r.err = ErrInsufficient
 		case row.Refusal != nil:
-			r.refusal = *row.Refusal
+			a := &Auction{ID: *row.ID, Status: row.Status, StartPrice: row.StartPrice, CurrentPrice: row.CurrentPrice,
+				LeadingBidID: row.LeadingBidID, StartAt: row.StartAt.UTC(), EndAt: row.EndAt.UTC()}
+			r.refused = &Refused{Code: *row.Refusal, Auction: a}
 		case row.BidID != nil:
 			r.bid.ID, r.bid.Status, r.bid.CreatedAt = *row.BidID, BidPending, row.BidAt.UTC()
 			r.bid.Kind, r.bid.Amount = kinds[row.Ord-1], *row.BidAmount

@@ -174,12 +174,42 @@ func ApplyLedgerOnceMany(ctx context.Context, idb bun.IDB, es []LedgerEntry) (in
 	return len(recorded), nil
 }
 
-// ReleaseBids gives the held points of the outbid and rejected bids among ids back to
-// their bidders, each once, in one call of gavel_release_bids (PostgreSQL only: on SQLite
-// package auction does it with ApplyLedgerOnceMany). It returns how many it released now,
-// or -1 when none of the bids exists. It commits without waiting for the WAL flush (see
-// durability.go): call it on the DB, not in a transaction.
-func ReleaseBids(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
+// ReleaseBids gives the held points (each bid's Held) of the outbid and rejected bids
+// among ids back to their bidders, each once (the unique bid_release ledger row), in one
+// transaction. It returns how many it released now, or -1 when none of the bids exists.
+// On PostgreSQL it is one call of gavel_release_bids, committed without waiting for the
+// WAL flush (see durability.go); on SQLite, ApplyLedgerOnceMany in a transaction.
+func ReleaseBids(ctx context.Context, d *DB, ids []int64) (int, error) {
+	if d.Kind == Postgres {
+		return releaseBidsPG(ctx, d, ids)
+	}
+	bids, err := BidsByIDs(ctx, d, ids)
+	if err != nil {
+		return 0, err
+	}
+	if len(bids) == 0 {
+		return -1, nil
+	}
+	var es []LedgerEntry
+	for _, b := range bids {
+		if b.Status == BidOutbid || b.Status == BidRejected {
+			held := b.Held()
+			es = append(es, LedgerEntry{UserID: b.BidderID, Kind: KindBidRelease, Delta: held, HeldDelta: -held,
+				BidID: &b.ID, AuctionID: &b.AuctionID})
+		}
+	}
+	if len(es) == 0 {
+		return 0, nil
+	}
+	var n int
+	err = d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err = ApplyLedgerOnceMany(ctx, tx, es)
+		return err
+	})
+	return n, err
+}
+
+func releaseBidsPG(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
 	var n int
 	err := idb.NewRaw(`SELECT gavel_release_bids(?::bigint[]) FROM `+asyncCommitFrom, pgdialect.Array(ids)).Scan(ctx, &n)
 	switch {

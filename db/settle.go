@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -114,14 +115,33 @@ const (
 	ClosingUnmet   = "unmet"   // DONE without a winner: the reserve was not met (the rejected leading bid, all it held released)
 )
 
-// CloseAuction closes and settles the auction in one statement, in idb's transaction (or
-// its own): the function gavel_close_auction locks it FOR UPDATE (SKIP LOCKED with
-// skipLocked) and, unless it is gone, not due or has pending bids, marks it DONE and
-// settles its leading bid: the bid becomes won, the winner row is written, and the amount
-// moves from the winner's held points to the seller's available points with a
-// winning_payment and a payout ledger row. PostgreSQL only; SQLite closes with
-// MarkClosed and SettleWinner.
-func CloseAuction(ctx context.Context, idb bun.IDB, id int64, skipLocked bool) (*Closing, error) {
+// Settle is the settlement rule CloseAuction applies (package auction's): whether the
+// leading bid lead of the closing auction a wins, what it gets back beyond the price it
+// pays (its amount), and, when it does not win, why.
+type Settle func(a *Auction, lead *Bid) (win bool, rest int64, reason string)
+
+// CloseAuction closes and settles the auction in idb's transaction (or its own): it locks
+// it FOR UPDATE (SKIP LOCKED with skipLocked) and, unless it is gone, not due or has
+// pending bids, marks it DONE, writes its settlement's outbox row and settles its leading
+// bid by settle: the winner's bid becomes won, the winner row is written, the price moves
+// from the winner's held points to the seller's available points (winning_payment and
+// payout) and the rest it held comes back (bid_release); a leading bid that does not win
+// (the reserve not met) is rejected with settle's reason and all it held comes back.
+// On PostgreSQL it is one statement, gavel_close_auction, which repeats settle's rule in
+// SQL (the settlement cases of auction/rules_cases_test.go run through it); on SQLite the
+// same steps run from Go, a statement at a time, with settle itself.
+func CloseAuction(ctx context.Context, idb bun.IDB, id int64, skipLocked bool, settle Settle) (*Closing, error) {
+	if idb.Dialect().Name() != dialect.PG {
+		if d, ok := idb.(*DB); ok { // not in a transaction: its own
+			var c *Closing
+			err := d.Transact(ctx, func(ctx context.Context, tx bun.Tx) (err error) {
+				c, err = closeAuctionGo(ctx, tx, id, settle)
+				return err
+			})
+			return c, err
+		}
+		return closeAuctionGo(ctx, idb, id, settle)
+	}
 	c := new(Closing)
 	if err := idb.NewRaw(`SELECT * FROM gavel_close_auction(?, ?)`, id, skipLocked).Scan(ctx, c); err != nil {
 		if isDuplicate(err) {
@@ -131,6 +151,58 @@ func CloseAuction(ctx context.Context, idb bun.IDB, id int64, skipLocked bool) (
 	}
 	c.ClosedAt = c.ClosedAt.UTC()
 	return c, nil
+}
+
+// closeAuctionGo is CloseAuction's steps one statement at a time, in tx (SQLite has a single
+// writer: nothing is skipped or waited for).
+func closeAuctionGo(ctx context.Context, tx bun.IDB, id int64, settle Settle) (*Closing, error) {
+	a, now, pending, err := LockForClose(ctx, tx, id, LockClose)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &Closing{Outcome: ClosingGone}, nil
+	case err != nil:
+		return nil, err
+	case a.Status == StatusDone || now.Before(a.EndAt):
+		return &Closing{Outcome: ClosingNotDue}, nil
+	case pending:
+		return &Closing{Outcome: ClosingPending}, nil
+	}
+	if err := MarkClosed(ctx, tx, a, now); err != nil {
+		return nil, err
+	}
+	var lead *Bid
+	if a.LeadingBidID != nil {
+		if lead, err = BidByID(ctx, tx, *a.LeadingBidID); err != nil {
+			return nil, err
+		}
+	}
+	return SettleClosed(ctx, tx, a, lead, now, settle)
+}
+
+// SettleClosed settles the locked auction a, marked DONE at `at`, with its leading bid lead
+// (nil: none) by settle, as CloseAuction does, and writes its outbox row, one statement at
+// a time in tx: CloseAuction's steps on SQLite, and a buy-now's settlement on both
+// databases. Under the lock, with the auction found not DONE before, this runs once per
+// auction; the unique winner and ledger rows would refuse a second time anyway.
+func SettleClosed(ctx context.Context, tx bun.IDB, a *Auction, lead *Bid, at time.Time, settle Settle) (*Closing, error) {
+	row := &OutboxRow{Kind: OutboxSettled, AuctionID: &a.ID, CreatedAt: at}
+	if err := InsertOutbox(ctx, tx, row); err != nil {
+		return nil, err
+	}
+	c := &Closing{Outcome: ClosingClosed, SellerID: a.SellerID, ClosedAt: at, OutboxID: &row.ID}
+	if lead == nil {
+		return c, nil
+	}
+	win, rest, reason := settle(a, lead)
+	c.BidID, c.BidderID = &lead.ID, &lead.BidderID
+	if win {
+		c.Outcome, c.Amount = ClosingSettled, &lead.Amount
+		return c, SettleWinner(ctx, tx, a, lead, rest, at)
+	}
+	held := lead.Held()
+	lead.Status, lead.Reason = BidRejected, &reason
+	c.Outcome, c.Amount = ClosingUnmet, &held
+	return c, RejectLeader(ctx, tx, lead, at)
 }
 
 // Retry runs attempt, its own transaction, again while it fails with a deadlock or a

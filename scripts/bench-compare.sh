@@ -9,13 +9,14 @@
 #   bids). A mode is hot, spread, or one of them with -proxy: half of its bids proxy bids.
 #   RUNS rounds (default 3), MODES (default "hot spread"), DUR each run's bidding time
 #   (default 15s); BENCH_DB, BENCH_REDIS as for scripts/bench.sh; CLIENT the gavel binary
-#   that drives the load (default bin/gavel).
+#   that drives the load and checks the database after it (default: the build under test,
+#   whose checks know its schema; the straight-bid load is the same code in every build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3} modes=${MODES:-hot spread}
 BENCH_DB=${BENCH_DB:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 BENCH_REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
-CLIENT=${CLIENT:-bin/gavel} DUR=${DUR:-15s}
+DUR=${DUR:-15s}
 base=${BENCH_DB%%/postgres\?*}
 opts=${BENCH_DB#*\?}
 url="$base/bench_compare?$opts"
@@ -27,8 +28,8 @@ for i in $(seq "$runs"); do
     for spec in "$@"; do
       build=${spec%%:*}
       if [[ $spec == *:* && ",${spec#*:}," != *",$mode,"* ]]; then continue; fi
-      share=0 base_mode=$mode
-      if [[ $mode == *-proxy ]]; then share=0.5 base_mode=${mode%-proxy}; fi
+      extra=() base_mode=$mode
+      if [[ $mode == *-proxy ]]; then extra=(--proxy-share 0.5) base_mode=${mode%-proxy}; fi
       psql "$BENCH_DB" -qc "DROP DATABASE IF EXISTS bench_compare WITH (FORCE)" -c "CREATE DATABASE bench_compare" 2>&1 | grep -v '^NOTICE:' || true
       redis-cli -u "$BENCH_REDIS/12" flushdb >/dev/null
       DATABASE_URL=$url REDIS_URL="$BENCH_REDIS/12" GAVEL_HTTP_ADDR=127.0.0.1:18231 GAVEL_DATA_DIR=$(mktemp -d) \
@@ -38,7 +39,7 @@ for i in $(seq "$runs"); do
       # Builds before issue 16 serve /metrics on the API's listener, later ones on GAVEL_METRICS_ADDR.
       murl=http://127.0.0.1:18232/metrics
       curl -fs http://127.0.0.1:18231/metrics >/dev/null 2>&1 && murl=http://127.0.0.1:18231/metrics
-      res=$(DATABASE_URL=$url "$CLIENT" bench bids --url http://127.0.0.1:18231 --metrics-url "$murl" --mode "$base_mode" --proxy-share "$share" --duration "$DUR" 2>&1 || true)
+      res=$(DATABASE_URL=$url "${CLIENT:-$build}" bench bids --url http://127.0.0.1:18231 --metrics-url "$murl" --mode "$base_mode" "${extra[@]}" --duration "$DUR" 2>&1 || true)
       rounds=$(psql "$url" -tAc "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'outbox'" 2>/dev/null || true)
       kill "$dev"; wait "$dev" 2>/dev/null || true
       printf '== run %s %s %s\n%s\ndecision rounds (outbox rows written, 0 before issue 15): %s\n' "$i" "$mode" "$build" "$(grep -v '^time=' <<<"$res")" "$rounds"
