@@ -130,6 +130,9 @@ var DecisionCases = []DecisionCase{
 	{Name: "a maximum over the reserve lifts the price to it", Start: 100, Reserve: 400, Steps: []Step{
 		proxy(Alice, 500, "leading", 400, Alice),
 	}, BidCount: 1, Winner: Alice, Pay: 400},
+	{Name: "a maximum exactly at the reserve meets it", Start: 100, Reserve: 400, Steps: []Step{
+		proxy(Alice, 400, "leading", 400, Alice),
+	}, BidCount: 1, Winner: Alice, Pay: 400},
 	{Name: "a maximum under the reserve: the reserve is not met and nobody wins", Start: 100, Reserve: 400, Steps: []Step{
 		proxy(Alice, 300, "leading", 100, Alice),
 	}, BidCount: 1, Winner: Nobody, Unmet: true},
