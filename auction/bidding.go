@@ -50,15 +50,6 @@ type Order struct {
 	Max    *int64 // a proxy bid's maximum (Amount is then ignored)
 }
 
-// offer is what the order may pay at most, which it holds (a buy-now's is the auction's
-// price, set when it is placed).
-func (o Order) offer() int64 {
-	if o.Max != nil {
-		return *o.Max
-	}
-	return o.Amount
-}
-
 // PlaceBid places a straight bid of amount: Place with Order{Amount: amount}.
 func (b *Bidding) PlaceBid(ctx context.Context, bidderID, auctionID, amount int64, idempotencyKey string) (*db.Bid, error) {
 	return b.Place(ctx, bidderID, auctionID, Order{Amount: amount}, idempotencyKey)

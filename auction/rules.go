@@ -1,9 +1,11 @@
 // The bid rules of api/openapi.yaml ("Auction formats"), in one place: what a bid may be
 // placed as (Refusal), how a pending bid is decided (decideBid), and what closing an
-// auction pays (settleOutcome), as plain functions over plain values. rules_test.go holds
-// their tables of cases; what repeats them in SQL for speed (gavel_refusal,
-// gavel_close_auction in db/migrations/postgres/0010_auction_formats.sql) runs the same
-// tables in the conformance tests, so a rule changed here fails there until the SQL follows.
+// auction pays (settleOutcome), as plain functions over plain values. rules_cases_test.go
+// holds their tables of cases (rules_test.go runs them through these functions,
+// formats_test.go through the whole product on both databases); what repeats the rules in
+// SQL for speed (gavel_refusal, gavel_close_auction in
+// db/migrations/postgres/0010_auction_formats.sql) runs the same tables in the PostgreSQL
+// pass, so a rule changed here fails there until the SQL follows.
 package auction
 
 import (
@@ -122,7 +124,7 @@ func decideBid(a *db.Auction, leader, b *db.Bid, now time.Time) (*db.Bid, step) 
 		b.Status = db.BidWon
 		a.Status, a.EndAt, a.ClosedAt = db.StatusDone, now, &now
 		st.sold, st.changed = true, true
-		b.PriceAfter, b.LeaderAfter = &a.CurrentPrice, &b.BidderID
+		b.PriceAfter, b.LeaderAfter = ptr(a.CurrentPrice), ptr(b.BidderID)
 		return b, st
 	}
 	m, proxy := b.Held(), b.MaxAmount != nil
