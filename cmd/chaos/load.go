@@ -23,6 +23,7 @@ type load struct {
 	st       *stats
 	rec      *chaos.Recorder
 	auctions []int64 // the hot one first
+	buyNow   []int64 // those with a buy-now price
 	highest  sync.Map
 	lastWipe *atomic.Int64 // unix nanos of the last loss of Redis
 	events   atomic.Int64  // stream events received
@@ -125,7 +126,8 @@ func (l *load) bid(u *user) {
 	}
 	path, body := fmt.Sprintf("/api/v1/auctions/%d/bids", k), any(map[string]int64{"amount": amount})
 	switch n := u.r.IntN(40); {
-	case n == 0: // a buy-now, racing the bids (refused where the lot has no buy-now price)
+	case n == 0 && len(l.buyNow) > 0: // a buy-now, racing the bids on a lot that has the price
+		k = l.buyNow[u.r.IntN(len(l.buyNow))]
 		path, body = fmt.Sprintf("/api/v1/auctions/%d/buy", k), nil
 	case n < 20: // half are proxy bids, up to a few increments above
 		body = map[string]int64{"max_amount": amount + int64(u.r.IntN(5))*auction.Increment(amount)}
@@ -134,7 +136,7 @@ func (l *load) bid(u *user) {
 	if err != nil {
 		return
 	}
-	if r.status < 500 && r.status != http.StatusUnauthorized {
+	if r.status < 500 && r.status != http.StatusUnauthorized && body != nil { // a bid, not a buy-now
 		l.highest.Store(k, max(h.(int64), amount))
 	}
 	if r.status == http.StatusAccepted || r.status == http.StatusCreated {

@@ -189,7 +189,11 @@ func run(c config) (int, error) {
 		failures = append(failures, "not at rest "+c.settleWithin.String()+" after the load: "+u)
 	}
 
-	printReport(c, st, l, seen, fl, excused, restAfter, samples)
+	formats, err := chaos.Formats(ctx, d)
+	if err != nil {
+		formats = err.Error()
+	}
+	printReport(c, st, l, seen, fl, excused, restAfter, samples, formats)
 	if len(exits) > 0 && !c.strictExits {
 		fmt.Println("\nroles that exited by themselves and were restarted by the supervisor (-strict-exits fails the run on these):")
 		for _, x := range exits {
@@ -351,7 +355,7 @@ func setUp(c config, e *env, l *load, start time.Time) (*world, error) {
 		return nil, err
 	}
 	// The formats, by lot: soft close on the hot lot and every third, a reserve on every
-	// fourth, a buy-now price on every fifth (with the reserve when both).
+	// fourth and fifth, a buy-now price on every fifth.
 	listing := func(name string, end time.Time, formats map[string]any) (int64, error) {
 		body := map[string]any{"name": name, "start_price": 100,
 			"start_at": start.UTC().Format(time.RFC3339), "end_at": end.UTC().Format(time.RFC3339)}
@@ -384,18 +388,26 @@ func setUp(c config, e *env, l *load, start time.Time) (*world, error) {
 		if i%4 == 1 {
 			formats["reserve_price"] = 2_000
 		}
-		if i%5 == 2 {
-			formats["buy_now_price"] = 3_000
+		if i%5 == 2 { // with a reserve, so that buy-it-now stays available a while, racing the bids
+			formats["reserve_price"], formats["buy_now_price"] = 2_000, 3_000
 		}
 		id, err := listing(fmt.Sprintf("Chaos lot %d", i), end, formats)
 		if err != nil {
 			return nil, err
 		}
 		l.auctions = append(l.auctions, id)
+		if _, ok := formats["buy_now_price"]; ok {
+			l.buyNow = append(l.buyNow, id)
+		}
 	}
-	if w.probeAuction, err = listing("Probe lot", start.Add(c.duration+3*time.Second), nil); err != nil {
+	// The probe lot stays open past the run, so that a probe after a late restart finds it
+	// open (set-up time counts from start too); the run does not wait for its end: an open
+	// auction with a leading bid is at rest.
+	lastEnd := w.lastEnd
+	if w.probeAuction, err = listing("Probe lot", start.Add(c.duration+5*time.Minute), nil); err != nil {
 		return nil, err
 	}
+	w.lastEnd = lastEnd
 	setupCharge := func(u *user, amount int64) error {
 		key := u.key("setup")
 		r, err := u.call("charge", "POST", "/api/v1/me/points/charges", map[string]int64{"amount": amount}, map[string]string{"Idempotency-Key": key})
@@ -530,7 +542,7 @@ func (p *prober) workerDecides(metricsAddr string) (string, error) {
 		r, err := p.u.call("probe bid", "POST", fmt.Sprintf("/api/v1/auctions/%d/bids", p.auction), map[string]int64{"amount": p.amount},
 			map[string]string{"Prefer": "wait=5"})
 		if err != nil || (r.status != http.StatusAccepted && r.status != http.StatusCreated) {
-			return "", fmt.Errorf("probe bid not accepted: %d %v", r.status, err)
+			return "", fmt.Errorf("probe bid not accepted: %d %v %.300s", r.status, err, r.body)
 		}
 		p.bid = p.l.accepted(p.u, r, "probe 201").ID
 	}
@@ -583,7 +595,7 @@ func soakSamples(ctx context.Context, every time.Duration, start time.Time, e *e
 	}
 }
 
-func printReport(c config, st *stats, l *load, seen chaos.Seen, fl *faultLog, excused int, rest time.Duration, samples []sample) {
+func printReport(c config, st *stats, l *load, seen chaos.Seen, fl *faultLog, excused int, rest time.Duration, samples []sample, formats string) {
 	fmt.Printf("\nchaos run: seed %d, %s of load on two APIs, worker, scheduler, recommender, PostgreSQL and Redis\n\n", c.seed, c.duration)
 	fmt.Println("requests by kind and outcome:")
 	for _, line := range st.table() {
@@ -594,6 +606,7 @@ func printReport(c config, st *stats, l *load, seen chaos.Seen, fl *faultLog, ex
 	fmt.Printf("  %d bids accepted, %d decisions shown, %d stream prices, %d notifications received, %d charges acknowledged, %d likes\n",
 		len(seen.Bids), len(seen.Decisions), len(seen.Prices), len(seen.Notifications), len(seen.Charges), len(seen.Likes))
 	fmt.Printf("  %d stream events in all; at rest %.1fs after the load\n", l.events.Load(), rest.Seconds())
+	fmt.Printf("  formats: %s\n", formats)
 	fmt.Println("\nfaults:")
 	for _, line := range fl.lines {
 		fmt.Println("  " + line)
