@@ -29,7 +29,7 @@ type Event struct {
 	Reason       string     `json:"reason,omitempty"`
 	WinnerID     int64      `json:"winner_id,omitempty"`
 	EndAt        *time.Time `json:"end_at,omitempty"`   // a soft-closing auction's end, on price_changed
-	Extended     bool       `json:"extended,omitempty"` // soft close moved EndAt`
+	Extended     bool       `json:"extended,omitempty"` // soft close moved EndAt
 	At           time.Time  `json:"at"`
 }
 
