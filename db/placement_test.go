@@ -25,7 +25,7 @@ func newPlaceWorld(t *testing.T) *placeWorld {
 	t.Helper()
 	d := testenv.DB(t)
 	if d.Kind != db.Postgres {
-		t.Skip("batched placement is PostgreSQL's; on SQLite bids are placed one at a time in Transact")
+		t.Skip("batched placement is PostgreSQL's; SQLite's db.PlaceHold, one bid a transaction, runs in auction's placement and decision cases")
 	}
 	ctx := context.Background()
 	w := &placeWorld{d: d, seller: insertUser(t, d, "seller@x").ID, rich: insertUser(t, d, "rich@x").ID,
