@@ -138,7 +138,8 @@ func (w *bidWorld) check(t testing.TB) {
 	assert.Equal(t, w.points*int64(len(w.users)), total)
 }
 
-// storm places n bids from the users at once, with amounts around the rising price.
+// storm places n bids from the users at once, with amounts around the rising price, a
+// quarter of them proxy bids.
 func (w *bidWorld) storm(t *testing.T, n int, decide func(bidID int64)) (accepted int64) {
 	var wg sync.WaitGroup
 	var acc atomic.Int64
@@ -151,7 +152,12 @@ func (w *bidWorld) storm(t *testing.T, n int, decide func(bidID int64)) (accepte
 			if i%2 == 0 {
 				key = fmt.Sprintf("key-%d", i)
 			}
-			bid, err := w.bidding.PlaceBid(context.Background(), w.users[i%len(w.users)], w.auction.ID, amount, key)
+			o := auction.Order{Amount: amount}
+			if i%4 == 1 { // a quarter are proxy bids: the replay in check holds them to the rules too
+				m := amount + 3*auction.Increment(amount)
+				o = auction.Order{Max: &m}
+			}
+			bid, err := w.bidding.Place(context.Background(), w.users[i%len(w.users)], w.auction.ID, o, key)
 			switch {
 			case err == nil:
 				acc.Add(1)
