@@ -117,25 +117,35 @@ func (w *bidWorld) check(t testing.TB) {
 		assert.Equal(t, sim.Status, a.Status)
 	}
 
-	// Points: conserved to the point, held equal to the leading bid, ledger row by row.
-	var total int64
+	// Points: conserved to the point (less what a won buy-now paid the seller), held equal to
+	// the leading bid, ledger row by row.
+	var total, paidAll int64
 	for _, u := range w.users {
 		bal, err := db.BalanceOf(ctx, w.d, u)
 		require.NoError(t, err)
 		ledger, err := db.LedgerTotals(ctx, w.d, u)
 		require.NoError(t, err)
 		assert.Equal(t, bal, ledger, "user %d: the ledger explains the balance", u)
-		assert.Equal(t, w.points, bal.Available+bal.Held, "user %d: points conserved", u)
-		var heldWant int64
+		var heldWant, paid int64
 		for _, b := range bids {
-			if b.BidderID == u && b.Status == db.BidLeading {
+			switch {
+			case b.BidderID == u && b.Status == db.BidLeading:
 				heldWant += b.Held()
+			case b.BidderID == u && b.Status == db.BidWon:
+				paid += b.Amount
 			}
 		}
+		assert.Equal(t, w.points-paid, bal.Available+bal.Held, "user %d: points conserved", u)
 		assert.Equal(t, heldWant, bal.Held, "user %d holds exactly their leading bid", u)
 		total += bal.Available + bal.Held
+		paidAll += paid
 	}
-	assert.Equal(t, w.points*int64(len(w.users)), total)
+	assert.Equal(t, w.points*int64(len(w.users))-paidAll, total)
+	if paidAll > 0 {
+		seller, err := db.BalanceOf(ctx, w.d, w.seller)
+		require.NoError(t, err)
+		assert.Equal(t, paidAll, seller.Available, "the seller got what the won bids paid")
+	}
 }
 
 // storm places n bids from the users at once, with amounts around the rising price, a

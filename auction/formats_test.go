@@ -231,49 +231,56 @@ func TestConcurrentFormatsOnOneAuction(t *testing.T) {
 	w := newBidWorld(t, 40)
 	end := w.auction.EndAt
 	_, err := w.d.NewUpdate().Model((*db.Auction)(nil)).
-		Set("reserve_price = ?, buy_now_price = ?, extension_seconds = ?, original_end_at = ?", 2_000, 9_000, 3600, end).
+		Set("reserve_price = ?, buy_now_price = ?, extension_seconds = ?, original_end_at = ?", 900_000, 900_000, 3600, end).
 		Where("id = ?", w.auction.ID).Exec(ctx)
 	require.NoError(t, err)
-	var wg sync.WaitGroup
 	var accepted, bought atomic.Int64
-	for i := range 300 {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(i), 11))
-			a, _ := db.AuctionByID(ctx, w.d, w.auction.ID, false)
-			var o auction.Order
-			switch n := r.IntN(20); {
-			case n == 0 && i > 150: // once the reserve is likely met: most find buy-now gone
-				o.Kind = db.KindBuyNow
-			case n < 10:
-				m := a.CurrentPrice + int64(r.IntN(4000))
-				o.Max = &m
-			default:
-				o.Amount = max(1, a.CurrentPrice+int64(r.IntN(2000))-100)
+	place := func(i int, buyNows bool) {
+		r := rand.New(rand.NewPCG(uint64(i), 11))
+		a, _ := db.AuctionByID(ctx, w.d, w.auction.ID, false)
+		var o auction.Order
+		switch n := r.IntN(20); {
+		case n == 0 && buyNows:
+			o.Kind = db.KindBuyNow
+		case n < 10:
+			m := a.CurrentPrice + int64(r.IntN(4000))
+			o.Max = &m
+		default:
+			o.Amount = max(1, a.CurrentPrice+int64(r.IntN(2000))-100)
+		}
+		key := ""
+		if i%3 == 0 {
+			key = fmt.Sprintf("mixed-%d", i)
+		}
+		bid, err := w.bidding.Place(ctx, w.users[i%len(w.users)], w.auction.ID, o, key)
+		switch {
+		case err == nil:
+			accepted.Add(1)
+			if bid.Kind == db.KindBuyNow {
+				bought.Add(1)
 			}
-			key := ""
-			if i%3 == 0 {
-				key = fmt.Sprintf("mixed-%d", i)
+			for range 1 + i%2 {
+				w.decide(t, ctx)
 			}
-			bid, err := w.bidding.Place(ctx, w.users[i%len(w.users)], w.auction.ID, o, key)
-			switch {
-			case err == nil:
-				accepted.Add(1)
-				if bid.Kind == db.KindBuyNow {
-					bought.Add(1)
-				}
-				for range 1 + i%2 {
-					w.decide(t, ctx)
-				}
-			case errors.Is(err, auction.ErrBidTooLow), errors.Is(err, auction.ErrInsufficientPoints),
-				errors.Is(err, auction.ErrBuyNowUnavailable), errors.Is(err, auction.ErrAuctionClosed):
-			default:
-				t.Errorf("place: %v", err)
-			}
-		})
+		case errors.Is(err, auction.ErrBidTooLow), errors.Is(err, auction.ErrInsufficientPoints),
+			errors.Is(err, auction.ErrBuyNowUnavailable), errors.Is(err, auction.ErrAuctionClosed):
+		default:
+			t.Errorf("place: %v", err)
+		}
 	}
-	wg.Wait()
+	// First straight and proxy bids alone, then buy-nows racing more of them (the reserve,
+	// far above the prices, keeps buy-it-now available until one wins).
+	for phase, buyNows := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for i := range 150 {
+			wg.Go(func() { place(phase*150+i, buyNows) })
+		}
+		wg.Wait()
+		if phase == 0 {
+			require.Greater(t, accepted.Load(), int64(30), "the bids before any buy-now")
+		}
+	}
 	w.decide(t, ctx)
-	require.Greater(t, accepted.Load(), int64(30))
 	t.Logf("%d bids accepted, %d of them buy-nows", accepted.Load(), bought.Load())
 	w.check(t)
 
