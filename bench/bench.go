@@ -134,6 +134,24 @@ var ListScenarios = []Scenario{
 	{Name: "search", URLs: fixed(
 		"/api/v1/auctions?q=watch&limit=20", "/api/v1/auctions?q=camera&limit=20",
 		"/api/v1/auctions?q=guitar&limit=20", "/api/v1/auctions?q=lamp&limit=20")},
+	{Name: "search-mix", URLs: searchMix},
+}
+
+// searchMix is the long tail of searches the list cache does not serve: common and rare
+// words, two words, prefixes, Hangul and accented words (of the seed's vocabulary), each
+// with every sort, in turn.
+func searchMix(_ context.Context, _ *http.Client, base string) ([]string, error) {
+	terms := []string{"watch", "camera", "lamp", "sextant", "abacus", "barometer", "vintage camera",
+		"swiss watch", "leather jacket", "cam", "gui", "wat", "카메라", "시계", "빈티", "café", "müller"}
+	sorts := []string{"newest", "ending_soon", "price_asc", "price_desc", "most_bids", "popular"}
+	var out []string
+	for i, t := range terms {
+		for j := range sorts {
+			sort := sorts[(i+j)%len(sorts)]
+			out = append(out, base+"/api/v1/auctions?limit=20&sort="+sort+"&q="+url.QueryEscape(t))
+		}
+	}
+	return out, nil
 }
 
 // deepPage walks newest-first pages of 100 until `depth` items are behind, and loads the

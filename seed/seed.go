@@ -238,6 +238,12 @@ func times(rng *rand.Rand, now time.Time) (status string, startAt, endAt, create
 }
 
 func name(rng *rand.Rand) string {
+	switch k := rng.IntN(20); {
+	case k < 2: // one in ten Korean
+		return koreanAdjectives[rng.IntN(len(koreanAdjectives))] + " " + koreanNouns[rng.IntN(len(koreanNouns))]
+	case k == 2: // one in twenty with an accented Latin word first
+		return accentedAdjectives[rng.IntN(len(accentedAdjectives))] + " " + nouns[rng.IntN(len(nouns))]
+	}
 	n := adjectives[rng.IntN(len(adjectives))] + " " + nouns[rng.IntN(len(nouns))]
 	if q := qualifiers[rng.IntN(len(qualifiers))]; q != "" {
 		n += " " + q

@@ -44,6 +44,19 @@ var nouns = []string{
 	"hourglass", "weighing scale", "letter scale", "inkwell", "paperweight", "bookends", "magnifying glass",
 }
 
+// koreanAdjectives and koreanNouns make one name in ten Korean, and accentedAdjectives
+// start one in twenty with an accented Latin word, so that searches in other scripts (a
+// Hangul word, a prefix of one, an accented word) have data to find.
+var koreanAdjectives = []string{"빈티지", "앤티크", "희귀한", "클래식", "수제", "한정판", "새것같은", "일본산", "스위스", "가죽"}
+
+var koreanNouns = []string{
+	"카메라", "카메라 가방", "필름 카메라", "손목시계", "회중시계", "벽시계", "기타", "바이올린", "피아노", "턴테이블",
+	"레코드판", "라디오", "헤드폰", "타자기", "만년필", "스탠드", "도자기", "찻잔 세트", "주전자", "가방",
+	"지갑", "자전거", "망원경", "지도", "우표 모음", "동전 모음", "인형", "보드게임", "책상", "의자",
+}
+
+var accentedAdjectives = []string{"Café", "Élégant", "Müller", "Crème", "Señorita", "Fräulein", "Côte", "Ærø"}
+
 var qualifiers = []string{
 	"", "", "", "", "with box", "with papers", "(1960s)", "(1970s)", "(1980s)", "in working order",
 	"for restoration", "as new", "pair", "set of two", "collector's piece",

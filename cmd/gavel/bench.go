@@ -40,7 +40,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	base := fs.String("url", "http://localhost:8080", "the API's base URL")
 	clients := fs.Int("clients", 100, "concurrent clients")
 	duration := fs.Duration("duration", 30*time.Second, "how long each scenario runs")
-	only := fs.String("scenario", "", "comma-separated scenarios (newest, deep-5000, ending-soon, search); all by default")
+	only := fs.String("scenario", "", "comma-separated scenarios (newest, deep-5000, ending-soon, search, search-mix); all by default")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load before each scenario")
 	cache := fs.String("cache", "", "the target's GAVEL_LIST_CACHE_TTL, to label the figures (0: off); the client cannot tell")
 	if help, err := parseFlags(fs, args[1:], stdout); help || err != nil {
