@@ -124,7 +124,7 @@ func (s *Server) placeOrder(c *gin.Context, o auction.Order) {
 	if err != nil {
 		p := problemFor(c, s.log, err)
 		s.metrics.bids.WithLabelValues(p.Code).Inc()
-		s.explainRefusal(c, id, p, err)
+		explainRefusal(p, err)
 		writeProblem(c, p)
 		return
 	}
@@ -142,30 +142,23 @@ func (s *Server) placeOrder(c *gin.Context, o auction.Order) {
 
 // explainRefusal adds to a refused bid's problem what the client needs to try again: the
 // minimum next bid, or when bidding opens, from the auction as the rules saw it when they
-// refused the bid (a hot auction's bidders that fall behind are refused often: no second
-// read for them).
-func (s *Server) explainRefusal(c *gin.Context, auctionID int64, p *Problem, err error) {
-	if p.Code != "bid_too_low" && p.Code != "auction_not_started" {
-		return
-	}
+// refused the bid (auction.RefusedError: no second read).
+func explainRefusal(p *Problem, err error) {
 	var refused *auction.RefusedError
 	if !errors.As(err, &refused) || refused.Auction == nil {
-		v, err := s.catalogue.Get(c.Request.Context(), auctionID, 0)
-		if err != nil {
-			return
-		}
-		refused = &auction.RefusedError{Auction: &v.Auction}
+		return
 	}
 	a := refused.Auction
-	if p.Code == "bid_too_low" {
+	switch p.Code {
+	case "bid_too_low":
 		min := auction.MinNextBid(a)
 		p.MinNextBid = &min
 		p.Detail = fmt.Sprintf("The bid is below the minimum next bid, %d.", min)
-		return
+	case "auction_not_started":
+		at := timestamp(a.StartAt)
+		p.StartAt = &at
+		p.Detail = "The auction has not started; bidding opens at " + at + "."
 	}
-	at := timestamp(a.StartAt)
-	p.StartAt = &at
-	p.Detail = "The auction has not started; bidding opens at " + at + "."
 }
 
 // awaitDecision re-reads the bid with a growing pause (5 ms doubling to 200 ms) until it

@@ -148,27 +148,11 @@ func outboxLeft(ctx context.Context, d *db.DB) (int64, error) {
 	return n, nil
 }
 
-// Formats counts what a run did with the auction formats, for its report: proxy bids,
-// bids defended against at once, buy-nows won and refused at their decision, auctions
-// whose end soft close moved, and auctions that ended with their reserve not met.
+// Formats says what a run did with the auction formats, for its report (db.CountFormats).
 func Formats(ctx context.Context, d *db.DB) (string, error) {
-	var n struct {
-		Proxies  int64 `bun:"proxies"`
-		Defended int64 `bun:"defended"`
-		Bought   int64 `bun:"bought"`
-		Refused  int64 `bun:"refused"`
-		Extended int64 `bun:"extended"`
-		Unmet    int64 `bun:"unmet"`
-	}
-	err := d.NewRaw(`SELECT
-	(SELECT count(*) FROM bids WHERE max_amount IS NOT NULL) AS proxies,
-	(SELECT count(*) FROM bids WHERE status = 'outbid' AND price_after IS NOT NULL AND leader_after <> bidder_id) AS defended,
-	(SELECT count(*) FROM bids WHERE kind = 'buy_now' AND status = 'won') AS bought,
-	(SELECT count(*) FROM bids WHERE kind = 'buy_now' AND status = 'rejected') AS refused,
-	(SELECT count(*) FROM auctions WHERE original_end_at IS NOT NULL AND end_at > original_end_at) AS extended,
-	(SELECT count(*) FROM bids WHERE reason = 'reserve_not_met') AS unmet`).Scan(ctx, &n)
+	n, err := db.CountFormats(ctx, d)
 	if err != nil {
-		return "", fmt.Errorf("formats: %w", err)
+		return "", err
 	}
 	return fmt.Sprintf("%d proxy bids (%d defended against at once), %d buy-nows won and %d refused when decided, %d auctions extended by soft close, %d ended with the reserve not met",
 		n.Proxies, n.Defended, n.Bought, n.Refused, n.Extended, n.Unmet), nil

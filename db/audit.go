@@ -78,3 +78,31 @@ func Audit(ctx context.Context, idb bun.IDB) ([]Finding, error) {
 func HasLike(ctx context.Context, idb bun.IDB, auctionID, userID int64) (bool, error) {
 	return idb.NewSelect().Model((*Like)(nil)).Where("auction_id = ? AND user_id = ?", auctionID, userID).Exists(ctx)
 }
+
+// Formats counts what the whole database holds of the auction formats: proxy bids, bids
+// defended against at once, buy-nows won and rejected when decided, auctions whose end soft
+// close moved, and leading bids rejected because the reserve was not met.
+type Formats struct {
+	Proxies  int64 `bun:"proxies"`
+	Defended int64 `bun:"defended"`
+	Bought   int64 `bun:"bought"`
+	Refused  int64 `bun:"refused"`
+	Extended int64 `bun:"extended"`
+	Unmet    int64 `bun:"unmet"`
+}
+
+// CountFormats counts Formats over the whole database (the chaos run's report).
+func CountFormats(ctx context.Context, idb bun.IDB) (Formats, error) {
+	var n Formats
+	err := idb.NewRaw(`SELECT
+	(SELECT count(*) FROM bids WHERE max_amount IS NOT NULL) AS proxies,
+	(SELECT count(*) FROM bids WHERE status = 'outbid' AND price_after IS NOT NULL AND leader_after <> bidder_id) AS defended,
+	(SELECT count(*) FROM bids WHERE kind = 'buy_now' AND status = 'won') AS bought,
+	(SELECT count(*) FROM bids WHERE kind = 'buy_now' AND status = 'rejected') AS refused,
+	(SELECT count(*) FROM auctions WHERE original_end_at IS NOT NULL AND end_at > original_end_at) AS extended,
+	(SELECT count(*) FROM bids WHERE reason = 'reserve_not_met') AS unmet`).Scan(ctx, &n)
+	if err != nil {
+		return Formats{}, fmt.Errorf("count formats: %w", err)
+	}
+	return n, nil
+}

@@ -410,9 +410,6 @@ func placeHoldGo(ctx context.Context, tx bun.IDB, b *Bid, refuse Refuse) (*Refus
 	if err != nil {
 		return nil, err
 	}
-	if b.Kind == "" {
-		b.Kind = KindBid
-	}
 	if code := refuse(a, b, now); code != "" {
 		return &Refused{Code: code, Auction: a}, nil
 	}
