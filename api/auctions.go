@@ -10,6 +10,7 @@ import (
 
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/search"
 	"github.com/gin-gonic/gin"
 )
 
@@ -282,6 +283,8 @@ func (s *Server) listFilter(c *gin.Context) (db.ListFilter, *Problem) {
 		bad.add("q", "must be valid UTF-8")
 	case utf8.RuneCountInString(f.Q) > 100:
 		bad.add("q", "must be at most 100 characters")
+	case f.Q != "" && len(search.Words(f.Q)) == 0:
+		bad.add("q", "must contain a word: a letter or a digit")
 	}
 	for _, p := range []struct {
 		name string

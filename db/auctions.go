@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gavelhq/gavel/search"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 )
@@ -37,10 +38,11 @@ func Now(ctx context.Context, idb bun.IDB) (time.Time, error) {
 func InsertAuction(ctx context.Context, idb bun.IDB, a *Auction) error {
 	t := time.Now().UTC().Truncate(time.Microsecond)
 	a.CreatedAt, a.UpdatedAt = t, t
+	a.SearchWords = search.Index(a.Name)
 	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
 		return fmt.Errorf("insert auction: %w", err)
 	}
-	return nil
+	return indexAuctionWords(ctx, idb, a.ID, a.SearchWords)
 }
 
 // sellerListingsLock is the first key of the PostgreSQL advisory locks that serialise one
@@ -112,9 +114,10 @@ func AuctionViewByID(ctx context.Context, idb bun.IDB, id, viewerID int64) (*Auc
 // when the conditions do not hold.
 func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error {
 	a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	a.SearchWords = search.Index(a.Name)
 	res, err := idb.NewUpdate().Model(a).
 		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at",
-			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at").
+			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at", "search_words").
 		Where("a.id = ? AND a.seller_id = ? AND a.status = ? AND a.start_at > ?", a.ID, a.SellerID, StatusReady, now(idb)).
 		Exec(ctx)
 	if err != nil {
@@ -123,7 +126,7 @@ func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotEditable
 	}
-	return nil
+	return indexAuctionWords(ctx, idb, a.ID, a.SearchWords)
 }
 
 // DeleteAuctionIfEditable deletes the auction under the same conditions as an edit and
@@ -306,8 +309,12 @@ func PositionOf(sort string, s AuctionSummary) ListPosition {
 }
 
 // ListAuctions returns one page of auctions in one query, each with its first image (kept
-// on the auction row), as a keyset scan from f.After along the index of the sort.
+// on the auction row), as a keyset scan from f.After along the index of the sort; a search
+// (f.Q) reads the word index instead (see listSearch).
 func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
+	if f.Q != "" {
+		return listSearch(ctx, idb, f)
+	}
 	var out []AuctionSummary
 	if err := listQuery(idb, f).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list auctions: %w", err)
@@ -315,44 +322,50 @@ func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSumm
 	return out, nil
 }
 
+// summaryColumns are the columns of an AuctionSummary, from auctions (alias a) or from
+// auction_words (alias w), which copies them.
+func summaryColumns(alias, id string) string {
+	cols := []string{id}
+	for _, c := range []string{"name", "current_price", "status", "start_at", "end_at", "bid_count", "like_count", "seller_id", "created_at", "thumbnail_id"} {
+		cols = append(cols, alias+"."+c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 func listQuery(idb bun.IDB, f ListFilter) *bun.SelectQuery {
-	q := idb.NewSelect().TableExpr("auctions AS a").
-		ColumnExpr("a.id, a.name, a.current_price, a.status, a.start_at, a.end_at, a.bid_count, a.like_count, a.seller_id, a.created_at, a.thumbnail_id")
+	q := idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id"))
+	return listPage(q, "a", "a.id", f)
+}
+
+// listPage adds f's filters, the keyset from f.After, the order of the sort and the limit
+// to q, which reads the summary columns under alias and the auction's ID as id.
+func listPage(q *bun.SelectQuery, alias, id string, f ListFilter) *bun.SelectQuery {
+	col := func(c string) string { return alias + "." + c }
 	if f.Status != "" {
-		q = q.Where("a.status = ?", f.Status)
+		q = q.Where(col("status")+" = ?", f.Status)
 	}
 	if f.SellerID != 0 {
-		q = q.Where("a.seller_id = ?", f.SellerID)
+		q = q.Where(col("seller_id")+" = ?", f.SellerID)
 	}
 	if f.SubscriberID != 0 {
-		q = q.Where("a.id IN (SELECT s.auction_id FROM subscriptions AS s WHERE s.user_id = ?)", f.SubscriberID)
+		q = q.Where(id+" IN (SELECT s.auction_id FROM subscriptions AS s WHERE s.user_id = ?)", f.SubscriberID)
 	}
 	if f.MinPrice != nil {
-		q = q.Where("a.current_price >= ?", *f.MinPrice)
+		q = q.Where(col("current_price")+" >= ?", *f.MinPrice)
 	}
 	if f.MaxPrice != nil {
-		q = q.Where("a.current_price <= ?", *f.MaxPrice)
+		q = q.Where(col("current_price")+" <= ?", *f.MaxPrice)
 	}
-	if f.Q != "" {
-		pattern := "%" + escapeLike(f.Q) + "%"
-		if idb.Dialect().Name() == dialect.PG {
-			q = q.Where(`a.name ILIKE ?`, pattern)
-		} else {
-			q = q.Where(`a.name LIKE ? ESCAPE '\'`, pattern)
-		}
-	}
-	key, desc := "a.created_at", true
+	key, desc := col("created_at"), true
 	switch f.Sort {
 	case SortEndingSoon:
-		key, desc = "a.end_at", false
-	case SortPriceAsc:
-		key = "a.current_price"
-	case SortPriceDesc:
-		key = "a.current_price"
+		key, desc = col("end_at"), false
+	case SortPriceAsc, SortPriceDesc:
+		key = col("current_price")
 	case SortMostBids:
-		key = "a.bid_count"
+		key = col("bid_count")
 	case SortPopular:
-		key = "a.like_count"
+		key = col("like_count")
 	}
 	var after any
 	if p := f.After; p != nil {
@@ -365,19 +378,19 @@ func listQuery(idb bun.IDB, f ListFilter) *bun.SelectQuery {
 	case f.Sort == SortPriceAsc:
 		// Price ascending, ties by id descending: no row comparison has that shape.
 		if f.After != nil {
-			q = q.Where("a.current_price >= ? AND (a.current_price > ? OR a.id < ?)", after, after, f.After.ID)
+			q = q.Where(key+" >= ? AND ("+key+" > ? OR "+id+" < ?)", after, after, f.After.ID)
 		}
-		q = q.OrderExpr("a.current_price ASC, a.id DESC")
+		q = q.OrderExpr(key + " ASC, " + id + " DESC")
 	case desc:
 		if f.After != nil {
-			q = q.Where("("+key+", a.id) < (?, ?)", after, f.After.ID)
+			q = q.Where("("+key+", "+id+") < (?, ?)", after, f.After.ID)
 		}
-		q = q.OrderExpr(key + " DESC, a.id DESC")
+		q = q.OrderExpr(key + " DESC, " + id + " DESC")
 	default:
 		if f.After != nil {
-			q = q.Where("("+key+", a.id) > (?, ?)", after, f.After.ID)
+			q = q.Where("("+key+", "+id+") > (?, ?)", after, f.After.ID)
 		}
-		q = q.OrderExpr(key + " ASC, a.id ASC")
+		q = q.OrderExpr(key + " ASC, " + id + " ASC")
 	}
 	return q.Limit(f.Limit)
 }

@@ -38,3 +38,12 @@ func PlaceBatchForTest(ctx context.Context, d *DB, bids []*Bid, gone map[int]boo
 	}
 	return refusals, errs
 }
+
+// ForceSearchPlanForTest sets how many index words a query word may begin and be read run
+// by run, and how many index rows one with more may have and be read whole, and returns
+// what restores them (tests that call it must not be parallel).
+func ForceSearchPlanForTest(maxRuns, rangeCap int) (restore func()) {
+	r, c := searchMaxRuns, searchRangeCap
+	searchMaxRuns, searchRangeCap = maxRuns, rangeCap
+	return func() { searchMaxRuns, searchRangeCap = r, c }
+}

@@ -84,6 +84,11 @@ func (d *DB) apply(ctx context.Context, log *slog.Logger, ms []Migration) (appli
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Version, err)
 			}
+			if step := goSteps[m.Version]; step != nil {
+				if err := step(ctx, tx, log); err != nil {
+					return fmt.Errorf("%s: %w", m.Version, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
 				m.Version, time.Now().UTC()); err != nil {
 				return err
@@ -100,6 +105,12 @@ func (d *DB) apply(ctx context.Context, log *slog.Logger, ms []Migration) (appli
 		}
 	}
 	return applied, nil
+}
+
+// goSteps run after the SQL of the migration they name, in its transaction: what the
+// database cannot compute itself (the words of names are made in Go).
+var goSteps = map[string]func(context.Context, bun.Tx, *slog.Logger) error{
+	"0011_search": backfillSearch,
 }
 
 // AppliedMigrations lists the versions recorded as applied.

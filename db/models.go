@@ -90,6 +90,8 @@ type Auction struct {
 	ExtensionSeconds int64  `bun:"extension_seconds"`
 	// OriginalEndAt is the seller's end; nil on rows whose end never moves (see OriginalEnd).
 	OriginalEndAt *time.Time `bun:"original_end_at"`
+	// SearchWords is search.Index(Name), written with the name (see IndexAuctionWords).
+	SearchWords string `bun:"search_words"`
 }
 
 // OriginalEnd is the seller's end: OriginalEndAt, or EndAt on a row without it.

@@ -20,6 +20,7 @@ import (
 	"github.com/gavelhq/gavel/auction"
 	"github.com/gavelhq/gavel/db"
 	"github.com/gavelhq/gavel/imagestore"
+	"github.com/gavelhq/gavel/search"
 )
 
 // Options say how much to load.
@@ -92,8 +93,9 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, store imagestore.Store
 		return res, fmt.Errorf("seed: %w", err)
 	}
 	log.Info("seed: analyzing", "elapsed", time.Since(start).Round(100*time.Millisecond))
-	// The auctions are what every list reads: vacuum them; statistics suffice for the rest.
-	if err := d.Vacuum(ctx, "auctions"); err != nil {
+	// The auctions and their words are what every list reads: vacuum them; statistics
+	// suffice for the rest.
+	if err := d.Vacuum(ctx, "auctions", "auction_words"); err != nil {
 		return res, err
 	}
 	if err := d.Analyze(ctx, "users", "auction_images"); err != nil {
@@ -108,6 +110,9 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(time.Now().UnixNano())))
 	now := time.Now().UTC()
 	var bases [4]int64
+	if err := l.DeferIndexes(ctx, "auction_words"); err != nil {
+		return res, err
+	}
 	for i, t := range []string{"users", "auctions", "auction_images", "point_ledger"} {
 		var err error
 		if bases[i], err = l.MaxID(ctx, t); err != nil {
@@ -164,7 +169,7 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 	var a int64
 	res.Auctions, err = l.Copy(ctx, "auctions",
 		[]string{"id", "seller_id", "name", "description", "start_price", "current_price", "status",
-			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "thumbnail_id", "created_at", "updated_at"},
+			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "thumbnail_id", "created_at", "updated_at", "search_words"},
 		func() ([]any, bool) {
 			if a == o.Auctions {
 				return nil, false
@@ -185,11 +190,19 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 			if rng.IntN(3) == 0 {
 				likes = int64(rng.ExpFloat64() * 20)
 			}
-			return []any{id, userBase + 1 + rng.Int64N(o.Users), name(rng), description(rng), price, price, status,
-				startAt, endAt, int64(0), likes, int64(0), thumbnail, createdAt, createdAt}, true
+			n := name(rng)
+			return []any{id, userBase + 1 + rng.Int64N(o.Users), n, description(rng), price, price, status,
+				startAt, endAt, int64(0), likes, int64(0), thumbnail, createdAt, createdAt, search.Index(n)}, true
 		})
 	if err != nil {
 		return res, err
+	}
+	start := time.Now()
+	if err := l.IndexAuctionWords(ctx, auctionBase); err != nil {
+		return res, err
+	}
+	if l.Progress != nil {
+		l.Progress("auction_words: indexed in "+time.Since(start).Round(time.Millisecond).String(), 0)
 	}
 	var i int
 	res.Images, err = l.Copy(ctx, "auction_images",

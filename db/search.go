@@ -1,0 +1,264 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/gavelhq/gavel/search"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// How a search finds its page (ListAuctions with f.Q), as variables so tests can force
+// each way on small data.
+var (
+	// searchMaxRuns is how many index words a query word may begin and still be read as
+	// one index run per word, merged (UNION) in the order of the sort.
+	searchMaxRuns = 8
+	// searchRangeCap is how many index rows a query word with more words than that may
+	// have and still be read whole and sorted; one with more is common enough that walking
+	// the sort's index of auctions finds a page soon.
+	searchRangeCap = 2000
+)
+
+// listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
+// the name (package search). One word of the query, the longest, drives the read:
+//   - when it begins at most searchMaxRuns index words, the page is read from each word's
+//     run of auction_words, an index scan in the order of the sort that stops at the page,
+//     and the runs are merged: a page costs about a page per word, however common;
+//   - else, when it has fewer than searchRangeCap index rows, they are read and sorted;
+//   - else it is common, and the sort's index of auctions is walked.
+//
+// The other words are tested on the rows read, by substring in search_words.
+func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
+	words := search.Words(f.Q)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	lead := 0
+	for i, w := range words {
+		if len(w) > len(words[lead]) {
+			lead = i
+		}
+	}
+	others := func(q *bun.SelectQuery, alias string) *bun.SelectQuery {
+		for i, w := range words {
+			if i != lead {
+				q = q.Where(containsExpr(idb, alias+".search_words"), search.Needle(w))
+			}
+		}
+		return q
+	}
+	prefix, end := words[lead], search.PrefixEnd(words[lead])
+	expansions, err := indexWords(ctx, idb, prefix, end, searchMaxRuns+1)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	var q *bun.SelectQuery
+	switch {
+	case len(expansions) == 0:
+		return nil, nil
+	case len(expansions) <= searchMaxRuns:
+		runs := make([]string, len(expansions))
+		for i, w := range expansions {
+			run := idb.NewSelect().TableExpr("auction_words AS w").ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
+				Where("w.word = ?", w)
+			runs[i] = "SELECT * FROM (" + listPage(others(run, "w"), "w", "w.auction_id", f).String() + ") AS r" + fmt.Sprint(i)
+		}
+		if len(runs) == 1 {
+			q = idb.NewSelect().TableExpr("(" + runs[0] + ") AS s").ColumnExpr("s.*")
+		} else {
+			// UNION, not UNION ALL: a name with two of the words is in both runs.
+			q = listPage(idb.NewSelect().TableExpr("("+strings.Join(runs, " UNION ")+") AS s").ColumnExpr("s.*"),
+				"s", "s.id", ListFilter{Sort: f.Sort, Limit: f.Limit})
+		}
+	default:
+		var n int
+		err := idb.NewRaw("SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
+			prefix, end, searchRangeCap).Scan(ctx, &n)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if n < searchRangeCap {
+			q = idb.NewSelect().TableExpr("auction_words AS w").Distinct().ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
+				Where("w.word >= ? AND w.word < ?", prefix, end)
+			q = listPage(others(q, "w"), "w", "w.auction_id", f)
+		} else {
+			q = idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id")).
+				Where(containsExpr(idb, "a.search_words"), search.Needle(prefix))
+			q = listPage(others(q, "a"), "a", "a.id", f)
+		}
+	}
+	var out []AuctionSummary
+	if err := q.Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+// indexWords lists, in order, up to limit distinct words of the index in [from, to): one
+// index probe per word, skipping each word's rows.
+func indexWords(ctx context.Context, idb bun.IDB, from, to string, limit int) ([]string, error) {
+	var out []string
+	err := idb.NewRaw(`WITH RECURSIVE e(word) AS (
+			SELECT (SELECT word FROM auction_words WHERE word >= ? AND word < ? ORDER BY word LIMIT 1)
+			UNION ALL
+			SELECT (SELECT x.word FROM auction_words AS x WHERE x.word > e.word AND x.word < ? ORDER BY x.word LIMIT 1)
+			FROM e WHERE e.word IS NOT NULL)
+		SELECT word FROM e WHERE word IS NOT NULL LIMIT ?`, from, to, to, limit).Scan(ctx, &out)
+	return out, err
+}
+
+// containsExpr tests that column holds the argument as a substring.
+func containsExpr(idb bun.IDB, column string) string {
+	if idb.Dialect().Name() == dialect.PG {
+		return "strpos(" + column + ", ?) > 0"
+	}
+	return "instr(" + column + ", ?) > 0"
+}
+
+// indexAuctionWords writes the rows of auction_words of auction id, one per word of its
+// search_words, from its row as it now is. The writes that insert an auction or change its
+// name call it in their transaction, after writing search_words = search.Index(name).
+func indexAuctionWords(ctx context.Context, idb bun.IDB, id int64, searchWords string) error {
+	if _, err := idb.NewDelete().TableExpr("auction_words").Where("auction_id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("index auction words: %w", err)
+	}
+	if searchWords == "" {
+		return nil
+	}
+	return insertWordRows(ctx, idb, "a.id = ?", id)
+}
+
+// insertWordRows inserts the rows of auction_words of the auctions that where selects
+// (alias a), one per word of their search_words, copying the columns of their rows.
+// Splitting search_words at its spaces undoes search.Index's join; it is not the word
+// rule, which only Go applies.
+func insertWordRows(ctx context.Context, idb bun.IDB, where string, args ...any) error {
+	const insert = `INSERT INTO auction_words (word, auction_id, seller_id, name, search_words, status,
+			start_at, end_at, current_price, bid_count, like_count, thumbnail_id, created_at)
+		SELECT w.word, a.id, a.seller_id, a.name, a.search_words, a.status,
+			a.start_at, a.end_at, a.current_price, a.bid_count, a.like_count, a.thumbnail_id, a.created_at `
+	var q string
+	if idb.Dialect().Name() == dialect.PG {
+		q = insert + `FROM auctions AS a CROSS JOIN LATERAL unnest(string_to_array(substr(a.search_words, 2), ' ')) AS w (word)
+			WHERE a.search_words <> '' AND ` + where
+	} else {
+		q = `WITH RECURSIVE w (id, word, rest) AS (
+				SELECT a.id, NULL, substr(a.search_words, 2) || ' ' FROM auctions AS a WHERE a.search_words <> '' AND ` + where + `
+				UNION ALL
+				SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM w WHERE rest <> '')
+			` + insert + `FROM w JOIN auctions AS a ON a.id = w.id WHERE w.word IS NOT NULL`
+	}
+	if _, err := idb.NewRaw(q, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("index auction words: %w", err)
+	}
+	return nil
+}
+
+// backfillSearch writes the word index of every auction, a chunk at a time, for the migration that creates it (0011_search) on a database that already
+// has auctions, in that migration's transaction.
+func backfillSearch(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
+	const chunk = 2000
+	var after, done int64
+	for {
+		var rows []struct {
+			ID   int64  `bun:"id"`
+			Name string `bun:"name"`
+		}
+		if err := tx.NewRaw("SELECT id, name FROM auctions WHERE id > ? ORDER BY id LIMIT ?", after, chunk).
+			Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("backfill search: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		var index []string
+		var args []any
+		for _, r := range rows {
+			index = append(index, "(?, ?)")
+			args = append(args, r.ID, search.Index(r.Name))
+		}
+		if _, err := tx.NewRaw(`WITH v (id, w) AS (VALUES `+strings.Join(index, ", ")+`)
+			UPDATE auctions SET search_words = (SELECT v.w FROM v WHERE v.id = auctions.id)
+			WHERE id IN (SELECT v.id FROM v)`, args...).Exec(ctx); err != nil {
+			return fmt.Errorf("backfill search: %w", err)
+		}
+		if err := insertWordRows(ctx, tx, "a.id > ? AND a.id <= ?", after, rows[len(rows)-1].ID); err != nil {
+			return fmt.Errorf("backfill search: %w", err)
+		}
+		after = rows[len(rows)-1].ID
+		done += int64(len(rows))
+		if done%100_000 < chunk {
+			log.Info("migration: indexing the words of auctions", "auctions", done)
+		}
+	}
+}
+
+// IndexAuctionWords writes the word index of the auctions loaded after afterID from their
+// search_words (which the load wrote): one statement for them all.
+func (l *Loader) IndexAuctionWords(ctx context.Context, afterID int64) error {
+	var idb bun.IDB = l.tx
+	if l.d.Kind == Postgres {
+		idb = l.conn
+	}
+	return insertWordRows(ctx, idb, "a.id > ?", afterID)
+}
+
+// CheckWordIndex compares the word index with the auctions it indexes and describes each
+// difference: a search_words that is not search.Index(name), a word missing or extra, a
+// copied column that differs. It reads both tables whole: for tests and checks, not for
+// requests.
+func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
+	type row struct {
+		AuctionSummary
+		SearchWords string `bun:"search_words"`
+		Word        string `bun:"word"`
+	}
+	var auctions, words []row
+	if err := idb.NewRaw("SELECT " + summaryColumns("a", "a.id") + ", a.search_words FROM auctions AS a").
+		Scan(ctx, &auctions); err != nil {
+		return nil, err
+	}
+	if err := idb.NewRaw("SELECT " + summaryColumns("w", "w.auction_id AS id") + ", w.search_words, w.word FROM auction_words AS w").
+		Scan(ctx, &words); err != nil {
+		return nil, err
+	}
+	type key struct {
+		id   int64
+		word string
+	}
+	indexed := map[key]row{}
+	for _, w := range words {
+		indexed[key{w.ID, w.Word}] = w
+	}
+	var problems []string
+	same := func(a, b row) bool {
+		return a.AuctionSummary.Name == b.AuctionSummary.Name && a.CurrentPrice == b.CurrentPrice && a.Status == b.Status &&
+			a.StartAt.Equal(b.StartAt) && a.EndAt.Equal(b.EndAt) && a.BidCount == b.BidCount && a.LikeCount == b.LikeCount &&
+			a.SellerID == b.SellerID && a.CreatedAt.Equal(b.CreatedAt) && a.SearchWords == b.SearchWords &&
+			(a.ThumbnailID == nil) == (b.ThumbnailID == nil) && (a.ThumbnailID == nil || *a.ThumbnailID == *b.ThumbnailID)
+	}
+	for _, a := range auctions {
+		if want := search.Index(a.Name); a.SearchWords != want {
+			problems = append(problems, fmt.Sprintf("auction %d: search_words %q, its name %q makes %q", a.ID, a.SearchWords, a.Name, want))
+		}
+		for _, w := range search.Words(a.Name) {
+			k := key{a.ID, w}
+			r, ok := indexed[k]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("auction %d: no row for its word %q", a.ID, w))
+			case !same(a, r):
+				problems = append(problems, fmt.Sprintf("auction %d: the row of %q differs from the auction: %+v, not %+v", a.ID, w, r, a))
+			}
+			delete(indexed, k)
+		}
+	}
+	for k := range indexed {
+		problems = append(problems, fmt.Sprintf("auction %d: a row for %q, which its name does not have", k.id, k.word))
+	}
+	return problems, nil
+}

@@ -1,0 +1,230 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/text/unicode/norm"
+)
+
+// oracleWords is the search rule of api/openapi.yaml ("Search") written apart from
+// package search, as a regular expression: runs of letters and digits with the marks that
+// follow them, in normal form C, in lower case.
+func oracleWords(s string) []string {
+	return regexp.MustCompile(`[\p{L}\p{Nd}][\p{L}\p{Nd}\p{M}]*`).FindAllString(strings.ToLower(norm.NFC.String(s)), -1)
+}
+
+func oracleMatches(name, q string) bool {
+	words := oracleWords(name)
+	for _, qw := range oracleWords(q) {
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.HasPrefix(w, qw) }) {
+			return false
+		}
+	}
+	return true
+}
+
+var searchNames = []string{
+	"Vintage camera bag", "Camera lens", "Camping stove", "Camel figurine", "Came with box", "Cameo brooch",
+	"Cam belt", "Camisole", "Campanile print", "Camomile tea set", "Cambridge atlas", "Camcorder",
+	"빈티지 카메라 가방", "카메라", "필름 카메라", "Café Müller chair", "Cafe\u0301 au lait bowl", "Cafeteria tray",
+	"Vinyl 100%_rare", "Swiss pocket watch", "Pocket WATCH watch", "Wristwatch", "Leather jacket", "Denim jacket",
+	"Vinyl record (1960s)", "Valve radio", "%%%", "Camera camping set", "Watch watchman strap",
+}
+
+// TestSearchFollowsTheRuleEveryWay checks every way a search is read (one index run per
+// word, the word's rows read whole, the walk of a sort's index) against the rule written
+// apart, for every sort, with filters and cursors, after bids, likes, status changes,
+// soft-close ends, renames and deletes changed the auctions, on both databases; and that
+// the word index then still agrees with the auctions.
+func TestSearchFollowsTheRuleEveryWay(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	sellers := []int64{insertUser(t, d, "s1@x").ID, insertUser(t, d, "s2@x").ID}
+	now := time.Now().UTC().Truncate(time.Second)
+	var ids []int64
+	for i := range 3 * len(searchNames) {
+		a := &db.Auction{SellerID: sellers[i%2], Name: searchNames[i%len(searchNames)], StartPrice: 100, CurrentPrice: 100,
+			Status: db.StatusReady, StartAt: now.Add(time.Hour), EndAt: now.Add(time.Duration(2+i%4) * time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		ids = append(ids, a.ID)
+	}
+	// What decisions, likes, the scheduler and soft close write, straight to the rows: the
+	// trigger must carry it to the word index.
+	for i, id := range ids {
+		status := []string{db.StatusReady, db.StatusPending, db.StatusDone}[i%3]
+		_, err := d.NewUpdate().Model((*db.Auction)(nil)).
+			Set("current_price = ?", 100+(i*37)%7*50).Set("bid_count = ?", i%4).Set("like_count = ?", (i*7)%5).
+			Set("status = ?", status).Set("end_at = ?", now.Add(time.Duration(2+i%3)*time.Hour)).
+			Where("id = ?", id).Exec(ctx)
+		require.NoError(t, err)
+	}
+	// Renames and deletes through the writes the API uses (the auctions are READY: editable).
+	for _, id := range ids[:12] {
+		a, err := db.AuctionByID(ctx, d, id, false)
+		require.NoError(t, err)
+		if a.Status != db.StatusReady {
+			continue
+		}
+		if id%2 == 0 {
+			a.Name = "Renamed " + a.Name + " telescope"
+			require.NoError(t, db.UpdateAuctionIfEditable(ctx, d, a))
+		} else {
+			_, err := db.DeleteAuctionIfEditable(ctx, d, id, a.SellerID)
+			require.NoError(t, err)
+		}
+	}
+	var lots []db.AuctionSummary
+	require.NoError(t, d.NewSelect().TableExpr("auctions AS a").ColumnExpr("a.id, a.name, a.current_price, a.status, a.start_at, a.end_at, a.bid_count, a.like_count, a.seller_id, a.created_at, a.thumbnail_id").Scan(ctx, &lots))
+	problems, err := db.CheckWordIndex(ctx, d)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	less := map[string]func(a, b db.AuctionSummary) bool{
+		db.SortNewest: func(a, b db.AuctionSummary) bool {
+			return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID
+		},
+		db.SortEndingSoon: func(a, b db.AuctionSummary) bool { return a.EndAt.Before(b.EndAt) || a.EndAt.Equal(b.EndAt) && a.ID < b.ID },
+		db.SortPriceAsc: func(a, b db.AuctionSummary) bool {
+			return a.CurrentPrice < b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID
+		},
+		db.SortPriceDesc: func(a, b db.AuctionSummary) bool {
+			return a.CurrentPrice > b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID
+		},
+		db.SortMostBids: func(a, b db.AuctionSummary) bool { return a.BidCount > b.BidCount || a.BidCount == b.BidCount && a.ID > b.ID },
+		db.SortPopular:  func(a, b db.AuctionSummary) bool { return a.LikeCount > b.LikeCount || a.LikeCount == b.LikeCount && a.ID > b.ID },
+	}
+	queries := []string{"cam", "CAMERA", "camera bag", "bag camera", "vint cam", "c", "ca", "came", "amera", "카메", "카메라 가방",
+		"카", "cafe", "café", "Cafe\u0301", "müll", "100", "00", "rare 100", "watch", "wat", "pocket watch", "jacket",
+		"v", "tel", "renamed", "zzz", "cam cam", "jacket ja"}
+	filters := []struct {
+		name string
+		set  func(*db.ListFilter)
+		keep func(db.AuctionSummary) bool
+	}{
+		{"all", func(*db.ListFilter) {}, func(db.AuctionSummary) bool { return true }},
+		{"pending", func(f *db.ListFilter) { f.Status = db.StatusPending }, func(a db.AuctionSummary) bool { return a.Status == db.StatusPending }},
+		{"seller and price", func(f *db.ListFilter) { f.SellerID = sellers[1]; p := int64(200); f.MinPrice = &p },
+			func(a db.AuctionSummary) bool { return a.SellerID == sellers[1] && a.CurrentPrice >= 200 }},
+	}
+	ways := []struct {
+		name              string
+		maxRuns, rangeCap int
+	}{{"runs", 8, 2000}, {"rows read whole", 0, 1 << 30}, {"sort index walked", 0, 0}}
+	for _, way := range ways {
+		restore := db.ForceSearchPlanForTest(way.maxRuns, way.rangeCap)
+		for sort, lessFn := range less {
+			for _, q := range queries {
+				for _, fl := range filters {
+					want := []int64{}
+					sorted := slices.Clone(lots)
+					slices.SortStableFunc(sorted, func(a, b db.AuctionSummary) int {
+						if lessFn(a, b) {
+							return -1
+						}
+						if lessFn(b, a) {
+							return 1
+						}
+						return 0
+					})
+					for _, a := range sorted {
+						if fl.keep(a) && oracleMatches(a.Name, q) {
+							want = append(want, a.ID)
+						}
+					}
+					got := []int64{}
+					f := db.ListFilter{Sort: sort, Q: q, Limit: 3}
+					fl.set(&f)
+					for range 100 {
+						page, err := db.ListAuctions(ctx, d, f)
+						require.NoError(t, err)
+						for _, a := range page {
+							got = append(got, a.ID)
+						}
+						if len(page) < 3 {
+							break
+						}
+						pos := db.PositionOf(sort, page[len(page)-1])
+						f.After = &pos
+					}
+					assert.Equal(t, want, got, "%s: sort=%s q=%q %s", way.name, sort, q, fl.name)
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// TestWordIndexCheckCatchesDrift breaks the word index each way it could drift from the
+// auctions and requires CheckWordIndex to name it.
+func TestWordIndexCheckCatchesDrift(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, sql, want string
+	}{
+		{"a copied column", "UPDATE auction_words SET current_price = current_price + 1 WHERE word = 'camera'", "differs"},
+		{"a missing word", "DELETE FROM auction_words WHERE word = 'bag'", `no row for its word "bag"`},
+		{"an extra word", "UPDATE auction_words SET word = 'lens' WHERE word = 'bag'", `a row for "lens"`},
+		{"a name changed behind the index", "UPDATE auctions SET name = 'Tripod'", "makes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := testenv.DB(t)
+			a := &db.Auction{SellerID: insertUser(t, d, "s@x").ID, Name: "Vintage camera bag", StartPrice: 10, CurrentPrice: 10,
+				Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+			require.NoError(t, db.InsertAuction(ctx, d, a))
+			problems, err := db.CheckWordIndex(ctx, d)
+			require.NoError(t, err)
+			require.Empty(t, problems)
+			_, err = d.ExecContext(ctx, c.sql)
+			require.NoError(t, err)
+			problems, err = db.CheckWordIndex(ctx, d)
+			require.NoError(t, err)
+			assert.Contains(t, fmt.Sprint(problems), c.want)
+		})
+	}
+}
+
+// TestSearchMigrationIndexesExistingAuctions applies the migrations before the word index,
+// loads auctions the old way, then the rest: the migration's Go step indexes them.
+func TestSearchMigrationIndexesExistingAuctions(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, testenv.EmptyDatabaseURL(t), "")
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	ms, err := d.Migrations()
+	require.NoError(t, err)
+	i := slices.IndexFunc(ms, func(m db.Migration) bool { return m.Version == "0011_search" })
+	require.Positive(t, i)
+	_, err = db.ApplyForTest(ctx, d, testenv.Discard(), ms[:i])
+	require.NoError(t, err)
+	u := insertUser(t, d, "s@x")
+	want := 0
+	for n := range 2500 { // more than one chunk
+		name := fmt.Sprintf("%s no. %d", searchNames[n%len(searchNames)], n)
+		if oracleMatches(name, "카메라 가방") {
+			want++
+		}
+		_, err := d.ExecContext(ctx, `INSERT INTO auctions (seller_id, name, start_price, current_price, status, start_at, end_at, created_at, updated_at)
+			VALUES (?, ?, 10, 10, 'READY', ?, ?, ?, ?)`, u.ID, name,
+			time.Now().Add(time.Hour), time.Now().Add(2*time.Hour), time.Now(), time.Now())
+		require.NoError(t, err)
+	}
+	_, err = db.ApplyForTest(ctx, d, testenv.Discard(), ms)
+	require.NoError(t, err)
+	problems, err := db.CheckWordIndex(ctx, d)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	page, err := db.ListAuctions(ctx, d, db.ListFilter{Sort: db.SortNewest, Q: "카메라 가방", Limit: 100})
+	require.NoError(t, err)
+	assert.Len(t, page, want)
+	assert.Positive(t, want)
+}
