@@ -218,11 +218,11 @@ func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
 		Word        string `bun:"word"`
 	}
 	var auctions, words []row
-	if err := idb.NewRaw("SELECT " + summaryColumns("a", "a.id") + ", a.search_words FROM auctions AS a").
+	if err := idb.NewRaw("SELECT "+summaryColumns("a", "a.id")+", a.search_words FROM auctions AS a").
 		Scan(ctx, &auctions); err != nil {
 		return nil, err
 	}
-	if err := idb.NewRaw("SELECT " + summaryColumns("w", "w.auction_id AS id") + ", w.search_words, w.word FROM auction_words AS w").
+	if err := idb.NewRaw("SELECT "+summaryColumns("w", "w.auction_id AS id")+", w.search_words, w.word FROM auction_words AS w").
 		Scan(ctx, &words); err != nil {
 		return nil, err
 	}

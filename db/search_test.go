@@ -93,15 +93,21 @@ func TestSearchFollowsTheRuleEveryWay(t *testing.T) {
 		db.SortNewest: func(a, b db.AuctionSummary) bool {
 			return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID
 		},
-		db.SortEndingSoon: func(a, b db.AuctionSummary) bool { return a.EndAt.Before(b.EndAt) || a.EndAt.Equal(b.EndAt) && a.ID < b.ID },
+		db.SortEndingSoon: func(a, b db.AuctionSummary) bool {
+			return a.EndAt.Before(b.EndAt) || a.EndAt.Equal(b.EndAt) && a.ID < b.ID
+		},
 		db.SortPriceAsc: func(a, b db.AuctionSummary) bool {
 			return a.CurrentPrice < b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID
 		},
 		db.SortPriceDesc: func(a, b db.AuctionSummary) bool {
 			return a.CurrentPrice > b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID
 		},
-		db.SortMostBids: func(a, b db.AuctionSummary) bool { return a.BidCount > b.BidCount || a.BidCount == b.BidCount && a.ID > b.ID },
-		db.SortPopular:  func(a, b db.AuctionSummary) bool { return a.LikeCount > b.LikeCount || a.LikeCount == b.LikeCount && a.ID > b.ID },
+		db.SortMostBids: func(a, b db.AuctionSummary) bool {
+			return a.BidCount > b.BidCount || a.BidCount == b.BidCount && a.ID > b.ID
+		},
+		db.SortPopular: func(a, b db.AuctionSummary) bool {
+			return a.LikeCount > b.LikeCount || a.LikeCount == b.LikeCount && a.ID > b.ID
+		},
 	}
 	queries := []string{"cam", "CAMERA", "camera bag", "bag camera", "vint cam", "c", "ca", "came", "amera", "카메", "카메라 가방",
 		"카", "cafe", "café", "Cafe\u0301", "müll", "100", "00", "rare 100", "watch", "wat", "pocket watch", "jacket",

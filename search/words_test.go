@@ -17,8 +17,8 @@ func TestWords(t *testing.T) {
 		{"Mid-century (1960s) lamp", []string{"mid", "century", "1960s", "lamp"}},
 		{"빈티지 카메라 가방", []string{"빈티지", "카메라", "가방"}},
 		{"Café Müller", []string{"café", "müller"}},
-		{"Cafe\u0301", []string{"café"}},     // decomposed: composed by NFC
-		{"\u1100\u1161\u11A8", []string{"각"}}, // conjoining jamo: composed into one syllable
+		{"Cafe\u0301", []string{"café"}},              // decomposed: composed by NFC
+		{"\u1100\u1161\u11A8", []string{"각"}},         // conjoining jamo: composed into one syllable
 		{"हिन्दी किताब", []string{"हिन्दी", "किताब"}}, // vowel signs and virama are marks inside the word
 		{"ÆRØ", []string{"ærø"}},
 		{"%%%", nil},
