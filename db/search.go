@@ -11,8 +11,8 @@ import (
 	"github.com/uptrace/bun/dialect"
 )
 
-// How a search finds its page (ListAuctions with f.Q), as variables so tests can force
-// each way on small data.
+// How a search reads its page (listSearch), as variables so tests can force each way on
+// small data.
 var (
 	// searchMaxRuns is how many index words a query word may begin and still be read as
 	// one index run per word, merged (UNION) in the order of the sort.
@@ -24,91 +24,146 @@ var (
 )
 
 // listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
-// the name (package search). One word of the query, the longest, drives the read:
-//   - when it begins at most searchMaxRuns index words, the page is read from each word's
-//     run of auction_words, an index scan in the order of the sort that stops at the page,
-//     and the runs are merged: a page costs about a page per word, however common;
-//   - else, when it has fewer than searchRangeCap index rows, they are read and sorted;
-//   - else it is common, and the sort's index of auctions is walked.
-//
-// The other words are tested on the rows read, by substring in search_words.
+// the name (package search). One word of the query leads the read; the others are tested
+// on the rows it reads, by substring in search_words:
+//   - a query of one word that no other word of the index extends is its word's run of
+//     auction_words: one index scan in the order of the sort that stops at the page, in
+//     one statement, however many auctions have the word;
+//   - else the completions of each query word are read from search_terms, and the query
+//     word with at most searchMaxRuns of them and the fewest auctions (as last counted)
+//     leads: the runs of its completions are read and merged (UNION) in the sort's order;
+//   - when every query word begins more words than that, the longest leads: when it has
+//     fewer than searchRangeCap rows they are read whole and sorted, else it is common
+//     enough that walking the sort's index of auctions soon finds a page.
 func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
 	words := search.Words(f.Q)
 	if len(words) == 0 {
 		return nil, nil
 	}
-	lead := 0
-	for i, w := range words {
-		if len(w) > len(words[lead]) {
-			lead = i
+	var out []AuctionSummary
+	if len(words) == 1 {
+		run := wordRun(idb, f, words, 0, "w.word = ?", words[0]).
+			Where("NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word > ? AND t.word < ?)", words[0], search.PrefixEnd(words[0]))
+		if err := run.Scan(ctx, &out); err != nil || len(out) > 0 {
+			return out, wrapSearch(err)
 		}
 	}
-	others := func(q *bun.SelectQuery, alias string) *bun.SelectQuery {
-		for i, w := range words {
-			if i != lead {
-				q = q.Where(containsExpr(idb, alias+".search_words"), search.Needle(w))
-			}
-		}
-		return q
-	}
-	prefix, end := words[lead], search.PrefixEnd(words[lead])
-	expansions, err := indexWords(ctx, idb, prefix, end, searchMaxRuns+1)
+	completions, err := searchCompletions(ctx, idb, words, searchMaxRuns+1)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, wrapSearch(err)
+	}
+	lead, leadAuctions := -1, int64(0)
+	for i, ts := range completions {
+		if len(ts) == 0 {
+			return nil, nil // no auction has a word that this one begins
+		}
+		if len(ts) > searchMaxRuns {
+			continue
+		}
+		var n int64
+		for _, t := range ts {
+			n += t.Auctions
+		}
+		if lead < 0 || n < leadAuctions {
+			lead, leadAuctions = i, n
+		}
 	}
 	var q *bun.SelectQuery
 	switch {
-	case len(expansions) == 0:
-		return nil, nil
-	case len(expansions) <= searchMaxRuns:
-		runs := make([]string, len(expansions))
-		for i, w := range expansions {
-			run := idb.NewSelect().TableExpr("auction_words AS w").ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
-				Where("w.word = ?", w)
-			runs[i] = "SELECT * FROM (" + listPage(others(run, "w"), "w", "w.auction_id", f).String() + ") AS r" + fmt.Sprint(i)
+	case lead >= 0 && len(completions[lead]) == 1:
+		q = wordRun(idb, f, words, lead, "w.word = ?", completions[lead][0].Word)
+	case lead >= 0:
+		runs := make([]string, len(completions[lead]))
+		for i, t := range completions[lead] {
+			runs[i] = "SELECT * FROM (" + wordRun(idb, f, words, lead, "w.word = ?", t.Word).String() + ") AS r" + fmt.Sprint(i)
 		}
-		if len(runs) == 1 {
-			q = idb.NewSelect().TableExpr("(" + runs[0] + ") AS s").ColumnExpr("s.*")
-		} else {
-			// UNION, not UNION ALL: a name with two of the words is in both runs.
-			q = listPage(idb.NewSelect().TableExpr("("+strings.Join(runs, " UNION ")+") AS s").ColumnExpr("s.*"),
-				"s", "s.id", ListFilter{Sort: f.Sort, Limit: f.Limit})
-		}
+		// UNION, not UNION ALL: a name with two of the words is in both runs.
+		q = listPage(idb.NewSelect().TableExpr("("+strings.Join(runs, " UNION ")+") AS s").ColumnExpr("s.*"),
+			"s", "s.id", ListFilter{Sort: f.Sort, Limit: f.Limit})
 	default:
+		lead = 0
+		for i, w := range words {
+			if len(w) > len(words[lead]) {
+				lead = i
+			}
+		}
+		prefix, end := words[lead], search.PrefixEnd(words[lead])
 		var n int
 		err := idb.NewRaw("SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
 			prefix, end, searchRangeCap).Scan(ctx, &n)
 		if err != nil {
-			return nil, fmt.Errorf("search: %w", err)
+			return nil, wrapSearch(err)
 		}
 		if n < searchRangeCap {
-			q = idb.NewSelect().TableExpr("auction_words AS w").Distinct().ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
-				Where("w.word >= ? AND w.word < ?", prefix, end)
-			q = listPage(others(q, "w"), "w", "w.auction_id", f)
+			q = wordRun(idb, f, words, lead, "w.word >= ? AND w.word < ?", prefix, end).Distinct()
 		} else {
-			q = idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id")).
-				Where(containsExpr(idb, "a.search_words"), search.Needle(prefix))
-			q = listPage(others(q, "a"), "a", "a.id", f)
+			q = idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id"))
+			for _, w := range words {
+				q = q.Where(containsExpr(idb, "a.search_words"), search.Needle(w))
+			}
+			q = listPage(q, "a", "a.id", f)
 		}
 	}
-	var out []AuctionSummary
-	if err := q.Scan(ctx, &out); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	err = q.Scan(ctx, &out)
+	return out, wrapSearch(err)
+}
+
+func wrapSearch(err error) error {
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return nil
+}
+
+// wordRun is a page of f read from the rows of auction_words that match (a condition on
+// w.word), keeping those whose name also has the query words other than words[lead].
+func wordRun(idb bun.IDB, f ListFilter, words []string, lead int, match string, args ...any) *bun.SelectQuery {
+	q := idb.NewSelect().TableExpr("auction_words AS w").ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
+		Where(match, args...)
+	for i, w := range words {
+		if i != lead {
+			q = q.Where(containsExpr(idb, "w.search_words"), search.Needle(w))
+		}
+	}
+	return listPage(q, "w", "w.auction_id", f)
+}
+
+// searchTerm is a word of the index and how many auctions had it when last counted.
+type searchTerm struct {
+	Q        int    `bun:"q"`
+	Word     string `bun:"word"`
+	Auctions int64  `bun:"auctions"`
+}
+
+// searchCompletions lists, for each query word, up to limit words of the index that it
+// begins, in one statement.
+func searchCompletions(ctx context.Context, idb bun.IDB, words []string, limit int) ([][]searchTerm, error) {
+	parts := make([]string, len(words))
+	var args []any
+	for i, w := range words {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= ? AND word < ? ORDER BY word LIMIT %d) AS c%d", i, limit, i)
+		args = append(args, w, search.PrefixEnd(w))
+	}
+	var terms []searchTerm
+	if err := idb.NewRaw(strings.Join(parts, " UNION ALL "), args...).Scan(ctx, &terms); err != nil {
+		return nil, err
+	}
+	out := make([][]searchTerm, len(words))
+	for _, t := range terms {
+		out[t.Q] = append(out[t.Q], t)
 	}
 	return out, nil
 }
 
-// indexWords lists, in order, up to limit distinct words of the index in [from, to): one
-// index probe per word, skipping each word's rows.
-func indexWords(ctx context.Context, idb bun.IDB, from, to string, limit int) ([]string, error) {
-	var out []string
-	err := idb.NewRaw(`WITH RECURSIVE e(word) AS (
-			SELECT (SELECT word FROM auction_words WHERE word >= ? AND word < ? ORDER BY word LIMIT 1)
-			UNION ALL
-			SELECT (SELECT x.word FROM auction_words AS x WHERE x.word > e.word AND x.word < ? ORDER BY x.word LIMIT 1)
-			FROM e WHERE e.word IS NOT NULL)
-		SELECT word FROM e WHERE word IS NOT NULL LIMIT ?`, from, to, to, limit).Scan(ctx, &out)
-	return out, err
+// CountSearchTerms counts again how many auctions have each word of search_terms, which
+// only chooses how a search reads (the scheduler's count-search-words), and returns how
+// many words it counted.
+func CountSearchTerms(ctx context.Context, idb bun.IDB) (int64, error) {
+	res, err := idb.NewRaw(`UPDATE search_terms SET auctions = (SELECT count(*) FROM auction_words AS w WHERE w.word = search_terms.word)`).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count search terms: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // containsExpr tests that column holds the argument as a substring.
@@ -155,11 +210,21 @@ func insertWordRows(ctx context.Context, idb bun.IDB, where string, args ...any)
 	if _, err := idb.NewRaw(q, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("index auction words: %w", err)
 	}
+	// New words join search_terms with the count of what was just indexed; in word order,
+	// so that two writers adding the same new words cannot wait for each other in a cycle.
+	_, err := idb.NewRaw(`INSERT INTO search_terms (word, auctions)
+		SELECT w.word, count(*) FROM auction_words AS w JOIN auctions AS a ON a.id = w.auction_id
+		WHERE `+where+` GROUP BY w.word ORDER BY w.word
+		ON CONFLICT (word) DO NOTHING`, args...).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("index auction words: %w", err)
+	}
 	return nil
 }
 
-// backfillSearch writes the word index of every auction, a chunk at a time, for the migration that creates it (0011_search) on a database that already
-// has auctions, in that migration's transaction.
+// backfillSearch writes the word index of every auction, a chunk at a time, for the
+// migration that creates it (0011_search) on a database that already has auctions, in that
+// migration's transaction.
 func backfillSearch(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
 	const chunk = 2000
 	var after, done int64
@@ -209,7 +274,7 @@ func (l *Loader) IndexAuctionWords(ctx context.Context, afterID int64) error {
 
 // CheckWordIndex compares the word index with the auctions it indexes and describes each
 // difference: a search_words that is not search.Index(name), a word missing or extra, a
-// copied column that differs. It reads both tables whole: for tests and checks, not for
+// copied column that differs, a word missing from search_terms. It reads both tables whole: for tests and checks, not for
 // requests.
 func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
 	type row struct {
@@ -259,6 +324,14 @@ func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
 	}
 	for k := range indexed {
 		problems = append(problems, fmt.Sprintf("auction %d: a row for %q, which its name does not have", k.id, k.word))
+	}
+	var unlisted []string
+	if err := idb.NewRaw(`SELECT DISTINCT w.word FROM auction_words AS w
+		WHERE NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word = w.word)`).Scan(ctx, &unlisted); err != nil {
+		return nil, err
+	}
+	for _, w := range unlisted {
+		problems = append(problems, fmt.Sprintf("the word %q is not in search_terms: searches for it find nothing", w))
 	}
 	return problems, nil
 }

@@ -88,6 +88,19 @@ func TestSearchFollowsTheRuleEveryWay(t *testing.T) {
 	problems, err := db.CheckWordIndex(ctx, d)
 	require.NoError(t, err)
 	require.Empty(t, problems)
+	// The counts that choose the leading word, from what is now indexed.
+	counted, err := db.CountSearchTerms(ctx, d)
+	require.NoError(t, err)
+	assert.Greater(t, counted, int64(50))
+	var cameras int64
+	require.NoError(t, d.NewRaw("SELECT auctions FROM search_terms WHERE word = 'camera'").Scan(ctx, &cameras))
+	want := 0
+	for _, a := range lots {
+		if slices.Contains(oracleWords(a.Name), "camera") {
+			want++
+		}
+	}
+	assert.EqualValues(t, want, cameras)
 
 	less := map[string]func(a, b db.AuctionSummary) bool{
 		db.SortNewest: func(a, b db.AuctionSummary) bool {
@@ -181,6 +194,7 @@ func TestWordIndexCheckCatchesDrift(t *testing.T) {
 		{"a missing word", "DELETE FROM auction_words WHERE word = 'bag'", `no row for its word "bag"`},
 		{"an extra word", "UPDATE auction_words SET word = 'lens' WHERE word = 'bag'", `a row for "lens"`},
 		{"a name changed behind the index", "UPDATE auctions SET name = 'Tripod'", "makes"},
+		{"a word missing from the terms", "DELETE FROM search_terms WHERE word = 'camera'", `"camera" is not in search_terms`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := testenv.DB(t)

@@ -122,6 +122,11 @@ func Jobs(deps Deps) []Job {
 			n, err := (&likes.Service{DB: d, Redis: deps.Redis}).Flush(ctx)
 			return Result{Processed: n}, err
 		}},
+		{Name: "count-search-words", Run: func(ctx context.Context) (Result, error) {
+			// How many auctions have each indexed word: a search's rarest word leads its read.
+			n, err := db.CountSearchTerms(ctx, d)
+			return Result{Processed: int(n)}, err
+		}},
 		{Name: "purge-idempotency-keys", Run: func(ctx context.Context) (Result, error) {
 			// Keys are kept at least 24 h (api/openapi.yaml); two days leaves room for clock skew.
 			n, err := db.PurgeIdempotencyKeys(ctx, d, time.Now().Add(-48*time.Hour))

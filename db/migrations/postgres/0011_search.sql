@@ -35,6 +35,15 @@ CREATE TABLE auction_words (
     created_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (auction_id, word)
 );
+-- search_terms lists every word the index has had (a word whose last auction went is kept:
+-- its run is empty), so that a query word's completions are one short range scan, with
+-- how many auctions had it when the scheduler last counted (count-search-words): the
+-- rarest word of a query leads its read. Words are only ever added, so a write never waits
+-- for another on a shared word.
+CREATE TABLE search_terms (
+    word     TEXT COLLATE "C" PRIMARY KEY,
+    auctions BIGINT NOT NULL DEFAULT 0
+);
 -- The orders of the sorts of auctions (0002_catalogue), ties by id the same way.
 CREATE INDEX auction_words_newest     ON auction_words (word, created_at DESC, auction_id DESC);
 CREATE INDEX auction_words_ending     ON auction_words (word, end_at, auction_id);

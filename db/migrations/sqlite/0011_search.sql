@@ -18,6 +18,10 @@ CREATE TABLE auction_words (
     created_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (auction_id, word)
 );
+CREATE TABLE search_terms (
+    word     TEXT PRIMARY KEY,
+    auctions BIGINT NOT NULL DEFAULT 0
+);
 CREATE INDEX auction_words_newest     ON auction_words (word, created_at DESC, auction_id DESC);
 CREATE INDEX auction_words_ending     ON auction_words (word, end_at, auction_id);
 CREATE INDEX auction_words_price_asc  ON auction_words (word, current_price, auction_id DESC);
