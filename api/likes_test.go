@@ -51,9 +51,15 @@ func TestLikesAreBatchedThroughRedis(t *testing.T) {
 	assert.False(t, got.LikedByMe)
 
 	svc := &likes.Service{DB: h.db, Redis: h.redis}
+	waiting, err := svc.Waiting(context.Background())
+	require.NoError(t, err)
+	assert.EqualValues(t, 25, waiting, "one change per user waits for the flush")
 	n, err := svc.Flush(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 25, n, "one change per user: the latest")
+	waiting, err = svc.Waiting(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, waiting)
 	n, err = svc.Flush(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, n)
@@ -89,7 +95,11 @@ func TestAnInterruptedLikeFlushIsFinished(t *testing.T) {
 	require.NoError(t, h.redis.Rename(context.Background(), "gavel:{likes}:pending", "gavel:{likes}:flushing").Err())
 	require.Equal(t, http.StatusNoContent, u.do("DELETE", fmt.Sprintf("/api/v1/auctions/%d/like", b.ID), nil).status)
 
-	n, err := (&likes.Service{DB: h.db, Redis: h.redis}).Flush(context.Background())
+	svc := &likes.Service{DB: h.db, Redis: h.redis}
+	waiting, err := svc.Waiting(context.Background())
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, waiting, "the taken batch's two and the newer one")
+	n, err := svc.Flush(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 	for id, want := range map[int64]int64{a.ID: 1, b.ID: 0} {

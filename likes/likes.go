@@ -70,6 +70,20 @@ func (s *Service) Pending(ctx context.Context, auctionID, userID int64) (liked, 
 	return false, false, nil
 }
 
+// Waiting returns how many like changes wait in Redis for their flush: those of the
+// batch being filled and of one whose flush has not finished.
+func (s *Service) Waiting(ctx context.Context) (int64, error) {
+	var n int64
+	for _, key := range []string{pendingKey, flushingKey} {
+		m, err := s.Redis.HLen(ctx, key).Result()
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
 // takeBatch makes the batch being filled the one being flushed, unless a flush that did
 // not finish left one: that one is flushed first.
 var takeBatch = redis.NewScript(`

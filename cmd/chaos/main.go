@@ -29,6 +29,7 @@ import (
 
 	"github.com/gavelhq/gavel/chaos"
 	"github.com/gavelhq/gavel/db"
+	"github.com/gavelhq/gavel/likes"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -160,7 +161,9 @@ func run(c config) (int, error) {
 		return 0, err
 	}
 	defer d.Close()
-	restAfter, unsettled, err := waitForRest(ctx, d, w.lastEnd, c.settleWithin)
+	rc := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(e.redisURL, "redis://"), "/0")})
+	defer rc.Close()
+	restAfter, unsettled, err := waitForRest(ctx, d, &likes.Service{DB: d, Redis: rc}, w.lastEnd, c.settleWithin)
 	if err != nil {
 		return 0, err
 	}
@@ -446,13 +449,20 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // waitForRest waits, without doing any of the work, until every auction of the run has
-// ended and chaos.Unsettled finds nothing, or within has passed. It returns how long
-// rest took after the load, and what still kept the system from it.
-func waitForRest(ctx context.Context, d *db.DB, lastEnd time.Time, within time.Duration) (time.Duration, []string, error) {
+// ended, chaos.Unsettled finds nothing and no like waits in Redis for the scheduler's
+// flush, or within has passed. It returns how long rest took after the load, and what
+// still kept the system from it.
+func waitForRest(ctx context.Context, d *db.DB, lk *likes.Service, lastEnd time.Time, within time.Duration) (time.Duration, []string, error) {
 	from := time.Now()
 	deadline := from.Add(within)
 	for {
 		unsettled, err := chaos.Unsettled(ctx, d)
+		if err == nil {
+			var n int64
+			if n, err = lk.Waiting(ctx); n > 0 {
+				unsettled = append(unsettled, fmt.Sprintf("likes waiting in Redis for their flush: %d", n))
+			}
+		}
 		if err != nil && time.Now().Before(deadline) {
 			time.Sleep(time.Second) // the database may be recovering still
 			continue
