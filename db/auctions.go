@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -316,7 +318,8 @@ func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSumm
 		return listSearch(ctx, idb, f)
 	}
 	var out []AuctionSummary
-	if err := listQuery(idb, f).Scan(ctx, &out); err != nil {
+	var q listSQL
+	if err := scanRead(ctx, idb, q.auctions(nil, f), q.args, &out); err != nil {
 		return nil, fmt.Errorf("list auctions: %w", err)
 	}
 	return out, nil
@@ -332,29 +335,44 @@ func summaryColumns(alias, id string) string {
 	return strings.Join(cols, ", ")
 }
 
-func listQuery(idb bun.IDB, f ListFilter) *bun.SelectQuery {
-	q := idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id"))
-	return listPage(q, "a", "a.id", f)
+// listSQL builds the statement of a list read: its text, with ? for each argument, and
+// its arguments in the order of the text (scanRead runs it).
+type listSQL struct {
+	args []any
 }
 
-// listPage adds f's filters, the keyset from f.After, the order of the sort and the limit
-// to q, which reads the summary columns under alias and the auction's ID as id.
-func listPage(q *bun.SelectQuery, alias, id string, f ListFilter) *bun.SelectQuery {
+// arg adds an argument and returns its placeholder.
+func (s *listSQL) arg(v any) string {
+	s.args = append(s.args, v)
+	return "?"
+}
+
+// auctions is a page of f read from auctions (alias a), also kept by conds.
+func (s *listSQL) auctions(conds []string, f ListFilter) string {
+	return s.page(summaryColumns("a", "a.id"), "auctions AS a", "a", "a.id", conds, f)
+}
+
+// page is "SELECT cols FROM from" kept by conds and f's filters, from the keyset of
+// f.After, in the order of f's sort, at most f.Limit rows. from has the summary columns
+// under alias and the auction's ID as id. The arguments of from and conds must be added
+// before page is called, in the order of their text.
+func (s *listSQL) page(cols, from, alias, id string, conds []string, f ListFilter) string {
 	col := func(c string) string { return alias + "." + c }
+	conds = slices.Clone(conds)
 	if f.Status != "" {
-		q = q.Where(col("status")+" = ?", f.Status)
+		conds = append(conds, col("status")+" = "+s.arg(f.Status))
 	}
 	if f.SellerID != 0 {
-		q = q.Where(col("seller_id")+" = ?", f.SellerID)
+		conds = append(conds, col("seller_id")+" = "+s.arg(f.SellerID))
 	}
 	if f.SubscriberID != 0 {
-		q = q.Where(id+" IN (SELECT s.auction_id FROM subscriptions AS s WHERE s.user_id = ?)", f.SubscriberID)
+		conds = append(conds, id+" IN (SELECT s.auction_id FROM subscriptions AS s WHERE s.user_id = "+s.arg(f.SubscriberID)+")")
 	}
 	if f.MinPrice != nil {
-		q = q.Where(col("current_price")+" >= ?", *f.MinPrice)
+		conds = append(conds, col("current_price")+" >= "+s.arg(*f.MinPrice))
 	}
 	if f.MaxPrice != nil {
-		q = q.Where(col("current_price")+" <= ?", *f.MaxPrice)
+		conds = append(conds, col("current_price")+" <= "+s.arg(*f.MaxPrice))
 	}
 	key, desc := col("created_at"), true
 	switch f.Sort {
@@ -374,25 +392,30 @@ func listPage(q *bun.SelectQuery, alias, id string, f ListFilter) *bun.SelectQue
 			after = p.Time.UTC()
 		}
 	}
+	var order string
 	switch {
 	case f.Sort == SortPriceAsc:
 		// Price ascending, ties by id descending: no row comparison has that shape.
 		if f.After != nil {
-			q = q.Where(key+" >= ? AND ("+key+" > ? OR "+id+" < ?)", after, after, f.After.ID)
+			conds = append(conds, key+" >= "+s.arg(after)+" AND ("+key+" > "+s.arg(after)+" OR "+id+" < "+s.arg(f.After.ID)+")")
 		}
-		q = q.OrderExpr(key + " ASC, " + id + " DESC")
+		order = key + " ASC, " + id + " DESC"
 	case desc:
 		if f.After != nil {
-			q = q.Where("("+key+", "+id+") < (?, ?)", after, f.After.ID)
+			conds = append(conds, "("+key+", "+id+") < ("+s.arg(after)+", "+s.arg(f.After.ID)+")")
 		}
-		q = q.OrderExpr(key + " DESC, " + id + " DESC")
+		order = key + " DESC, " + id + " DESC"
 	default:
 		if f.After != nil {
-			q = q.Where("("+key+", "+id+") > (?, ?)", after, f.After.ID)
+			conds = append(conds, "("+key+", "+id+") > ("+s.arg(after)+", "+s.arg(f.After.ID)+")")
 		}
-		q = q.OrderExpr(key + " ASC, " + id + " ASC")
+		order = key + " ASC, " + id + " ASC"
 	}
-	return q.Limit(f.Limit)
+	q := "SELECT " + cols + " FROM " + from
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return q + " ORDER BY " + order + " LIMIT " + strconv.FormatInt(f.Limit, 10)
 }
 
 // escapeLike makes s match literally inside a LIKE pattern that escapes with a backslash.
@@ -426,10 +449,10 @@ func OpenSummaries(ctx context.Context, idb bun.IDB, ids []int64, excludeSeller 
 		return nil, nil
 	}
 	var rows []AuctionSummary
-	err := listQuery(idb, ListFilter{Limit: int64(len(ids))}).
-		Where("a.id IN (?) AND a.seller_id <> ? AND a.status <> ? AND a.end_at > ?", bun.List(ids), excludeSeller, StatusDone, now(idb)).
-		Scan(ctx, &rows)
-	if err != nil {
+	var q listSQL
+	conds := []string{"a.id IN (" + q.arg(bun.List(ids)) + ") AND a.seller_id <> " + q.arg(excludeSeller) +
+		" AND a.status <> " + q.arg(StatusDone) + " AND a.end_at > " + q.arg(now(idb))}
+	if err := scanRead(ctx, idb, q.auctions(conds, ListFilter{Limit: int64(len(ids))}), q.args, &rows); err != nil {
 		return nil, fmt.Errorf("open summaries: %w", err)
 	}
 	byID := make(map[int64]AuctionSummary, len(rows))
@@ -448,10 +471,9 @@ func OpenSummaries(ctx context.Context, idb bun.IDB, ids []int64, excludeSeller 
 // PopularOpen lists the most liked auctions still open, leaving out excludeSeller's.
 func PopularOpen(ctx context.Context, idb bun.IDB, excludeSeller, limit int64) ([]AuctionSummary, error) {
 	var rows []AuctionSummary
-	err := listQuery(idb, ListFilter{Sort: SortPopular, Limit: limit}).
-		Where("a.seller_id <> ? AND a.status <> ? AND a.end_at > ?", excludeSeller, StatusDone, now(idb)).
-		Scan(ctx, &rows)
-	if err != nil {
+	var q listSQL
+	conds := []string{"a.seller_id <> " + q.arg(excludeSeller) + " AND a.status <> " + q.arg(StatusDone) + " AND a.end_at > " + q.arg(now(idb))}
+	if err := scanRead(ctx, idb, q.auctions(conds, ListFilter{Sort: SortPopular, Limit: limit}), q.args, &rows); err != nil {
 		return nil, fmt.Errorf("popular open auctions: %w", err)
 	}
 	return rows, nil

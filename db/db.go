@@ -36,6 +36,8 @@ const (
 type DB struct {
 	*bun.DB
 	Kind Dialect
+	// stmts keeps the list reads prepared on PostgreSQL (prepared.go); nil elsewhere.
+	stmts *stmtCache
 }
 
 // ErrDuplicate is returned when a write hits a unique constraint.
@@ -105,7 +107,7 @@ func openPostgres(dsn string) *DB {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Kind: Postgres}
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Kind: Postgres, stmts: newStmtCache()}
 }
 
 func openSQLite(path string) *DB {

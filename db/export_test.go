@@ -3,8 +3,6 @@ package db
 import (
 	"context"
 	"log/slog"
-
-	"github.com/uptrace/bun"
 )
 
 // ApplyForTest applies the given migrations, for tests of the migrator itself.
@@ -12,8 +10,12 @@ func ApplyForTest(ctx context.Context, d *DB, log *slog.Logger, ms []Migration) 
 	return d.apply(ctx, log, ms)
 }
 
-// ListQueryForTest is the SQL of a list page, for plan tests.
-func ListQueryForTest(idb bun.IDB, f ListFilter) string { return listQuery(idb, f).String() }
+// ListQueryForTest is the SQL of a list page and its arguments, for plan tests. The text
+// is numbered ($1, $2, …) as it is prepared on PostgreSQL.
+func ListQueryForTest(f ListFilter) (string, []any) {
+	var q listSQL
+	return numbered(q.auctions(nil, f)), q.args
+}
 
 // PlaceBatchForTest places the bids as one batch of a HoldBatcher (bids that waited
 // together), those in gone for callers that gave up, and returns, for each, the auction

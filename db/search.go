@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/gavelhq/gavel/search"
@@ -42,9 +43,11 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	}
 	var out []AuctionSummary
 	if len(words) == 1 {
-		run := wordRun(idb, f, words, 0, "w.word = ?", words[0]).
-			Where("NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word > ? AND t.word < ?)", words[0], search.PrefixEnd(words[0]))
-		if err := run.Scan(ctx, &out); err != nil || len(out) > 0 {
+		var q listSQL
+		noOther := "NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word > " + q.arg(words[0]) +
+			" AND t.word < " + q.arg(search.PrefixEnd(words[0])) + ")"
+		run := q.wordRun(idb, f, words, 0, []string{noOther}, "w.word = ?", words[0])
+		if err := scanRead(ctx, idb, run, q.args, &out); err != nil || len(out) > 0 {
 			return out, wrapSearch(err)
 		}
 	}
@@ -68,18 +71,18 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 			lead, leadAuctions = i, n
 		}
 	}
-	var q *bun.SelectQuery
+	var q listSQL
+	var read string
 	switch {
 	case lead >= 0 && len(completions[lead]) == 1:
-		q = wordRun(idb, f, words, lead, "w.word = ?", completions[lead][0].Word)
+		read = q.wordRun(idb, f, words, lead, nil, "w.word = ?", completions[lead][0].Word)
 	case lead >= 0:
 		runs := make([]string, len(completions[lead]))
 		for i, t := range completions[lead] {
-			runs[i] = "SELECT * FROM (" + wordRun(idb, f, words, lead, "w.word = ?", t.Word).String() + ") AS r" + fmt.Sprint(i)
+			runs[i] = "SELECT * FROM (" + q.wordRun(idb, f, words, lead, nil, "w.word = ?", t.Word) + ") AS r" + fmt.Sprint(i)
 		}
 		// UNION, not UNION ALL: a name with two of the words is in both runs.
-		q = listPage(idb.NewSelect().TableExpr("("+strings.Join(runs, " UNION ")+") AS s").ColumnExpr("s.*"),
-			"s", "s.id", ListFilter{Sort: f.Sort, Limit: f.Limit})
+		read = q.page("s.*", "("+strings.Join(runs, " UNION ")+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
 	default:
 		lead = 0
 		for i, w := range words {
@@ -89,22 +92,23 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		}
 		prefix, end := words[lead], search.PrefixEnd(words[lead])
 		var n int
-		err := idb.NewRaw("SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
-			prefix, end, searchRangeCap).Scan(ctx, &n)
+		err := scanRead(ctx, idb, "SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
+			[]any{prefix, end, searchRangeCap}, &n)
 		if err != nil {
 			return nil, wrapSearch(err)
 		}
 		if n < searchRangeCap {
-			q = wordRun(idb, f, words, lead, "w.word >= ? AND w.word < ?", prefix, end).Distinct()
+			read = q.wordRun(idb, f, words, lead, nil, "w.word >= ? AND w.word < ?", prefix, end)
+			read = "SELECT DISTINCT" + strings.TrimPrefix(read, "SELECT")
 		} else {
-			q = idb.NewSelect().TableExpr("auctions AS a").ColumnExpr(summaryColumns("a", "a.id"))
+			var conds []string
 			for _, w := range words {
-				q = q.Where(containsExpr(idb, "a.search_words"), search.Needle(w))
+				conds = append(conds, containsExpr(idb, "a.search_words", q.arg(search.Needle(w))))
 			}
-			q = listPage(q, "a", "a.id", f)
+			read = q.auctions(conds, f)
 		}
 	}
-	err = q.Scan(ctx, &out)
+	err = scanRead(ctx, idb, read, q.args, &out)
 	return out, wrapSearch(err)
 }
 
@@ -116,16 +120,17 @@ func wrapSearch(err error) error {
 }
 
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
-// w.word), keeping those whose name also has the query words other than words[lead].
-func wordRun(idb bun.IDB, f ListFilter, words []string, lead int, match string, args ...any) *bun.SelectQuery {
-	q := idb.NewSelect().TableExpr("auction_words AS w").ColumnExpr(summaryColumns("w", "w.auction_id AS id")).
-		Where(match, args...)
+// w.word with its arguments), kept by conds (whose arguments were added before) and by the
+// query words other than words[lead].
+func (s *listSQL) wordRun(idb bun.IDB, f ListFilter, words []string, lead int, conds []string, match string, args ...any) string {
+	conds = append(slices.Clone(conds), match)
+	s.args = append(s.args, args...)
 	for i, w := range words {
 		if i != lead {
-			q = q.Where(containsExpr(idb, "w.search_words"), search.Needle(w))
+			conds = append(conds, containsExpr(idb, "w.search_words", s.arg(search.Needle(w))))
 		}
 	}
-	return listPage(q, "w", "w.auction_id", f)
+	return s.page(summaryColumns("w", "w.auction_id AS id"), "auction_words AS w", "w", "w.auction_id", conds, f)
 }
 
 // searchTerm is a word of the index and how many auctions had it when last counted.
@@ -145,7 +150,7 @@ func searchCompletions(ctx context.Context, idb bun.IDB, words []string, limit i
 		args = append(args, w, search.PrefixEnd(w))
 	}
 	var terms []searchTerm
-	if err := idb.NewRaw(strings.Join(parts, " UNION ALL "), args...).Scan(ctx, &terms); err != nil {
+	if err := scanRead(ctx, idb, strings.Join(parts, " UNION ALL "), args, &terms); err != nil {
 		return nil, err
 	}
 	out := make([][]searchTerm, len(words))
@@ -166,12 +171,12 @@ func CountSearchTerms(ctx context.Context, idb bun.IDB) (int64, error) {
 	return res.RowsAffected()
 }
 
-// containsExpr tests that column holds the argument as a substring.
-func containsExpr(idb bun.IDB, column string) string {
+// containsExpr tests that column holds the string arg (a placeholder) as a substring.
+func containsExpr(idb bun.IDB, column, arg string) string {
 	if idb.Dialect().Name() == dialect.PG {
-		return "strpos(" + column + ", ?) > 0"
+		return "strpos(" + column + ", " + arg + ") > 0"
 	}
-	return "instr(" + column + ", ?) > 0"
+	return "instr(" + column + ", " + arg + ") > 0"
 }
 
 // indexAuctionWords writes the rows of auction_words of auction id, one per word of its
