@@ -335,6 +335,21 @@ func summaryColumns(alias, id string) string {
 	return strings.Join(cols, ", ")
 }
 
+// sortKey is the column a sort orders by (then by ID).
+func sortKey(sort string) string {
+	switch sort {
+	case SortEndingSoon:
+		return "end_at"
+	case SortPriceAsc, SortPriceDesc:
+		return "current_price"
+	case SortMostBids:
+		return "bid_count"
+	case SortPopular:
+		return "like_count"
+	}
+	return "created_at"
+}
+
 // listSQL builds the statement of a list read: its text, with ? for each argument, and
 // its arguments in the order of the text (scanRead runs it).
 type listSQL struct {
@@ -374,17 +389,7 @@ func (s *listSQL) page(cols, from, alias, id string, conds []string, f ListFilte
 	if f.MaxPrice != nil {
 		conds = append(conds, col("current_price")+" <= "+s.arg(*f.MaxPrice))
 	}
-	key, desc := col("created_at"), true
-	switch f.Sort {
-	case SortEndingSoon:
-		key, desc = col("end_at"), false
-	case SortPriceAsc, SortPriceDesc:
-		key = col("current_price")
-	case SortMostBids:
-		key = col("bid_count")
-	case SortPopular:
-		key = col("like_count")
-	}
+	key, desc := col(sortKey(f.Sort)), f.Sort != SortEndingSoon
 	var after any
 	if p := f.After; p != nil {
 		after = p.N

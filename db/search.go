@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gavelhq/gavel/search"
@@ -27,12 +28,16 @@ var (
 // listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
 // the name (package search). One word of the query leads the read; the others are tested
 // on the rows it reads, by substring in search_words:
-//   - a query of one word that no other word of the index extends is its word's run of
-//     auction_words: one index scan in the order of the sort that stops at the page, in
-//     one statement, however many auctions have the word;
-//   - else the completions of each query word are read from search_terms, and the query
-//     word with at most searchMaxRuns of them and the fewest auctions (as last counted)
-//     leads: the runs of its completions are read and merged (UNION) in the sort's order;
+//   - a query each of whose words begins exactly one word of the index (most often
+//     itself) is one statement (single): for one word, its completion's run of
+//     auction_words, one index scan in the order of the sort that stops at the page
+//     however many auctions have the word; for more, their runs joined on the sort key
+//     and ID (on PostgreSQL a merge of the sort indexes that reads the rows of the page
+//     only);
+//   - else the query word with at most searchMaxRuns completions in search_terms and the
+//     fewest auctions leads: the runs of its completions are read and merged in the
+//     sort's order, in one statement on PostgreSQL (lateral), after reading the
+//     completions on SQLite;
 //   - when every query word begins more words than that, the longest leads: when it has
 //     fewer than searchRangeCap rows they are read whole and sorted, else it is common
 //     enough that walking the sort's index of auctions soon finds a page.
@@ -42,14 +47,19 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		return nil, nil
 	}
 	var out []AuctionSummary
-	if len(words) == 1 {
+	if searchMaxRuns >= 1 {
 		var q listSQL
-		noOther := "NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word > " + q.arg(words[0]) +
-			" AND t.word < " + q.arg(search.PrefixEnd(words[0])) + ")"
-		run := q.wordRun(idb, f, words, 0, []string{noOther}, "w.word = ?", words[0])
-		if err := scanRead(ctx, idb, run, q.args, &out); err != nil || len(out) > 0 {
+		if err := scanRead(ctx, idb, q.single(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
 			return out, wrapSearch(err)
 		}
+	}
+	pg := idb.Dialect().Name() == dialect.PG
+	if pg {
+		var q listSQL
+		if err := scanRead(ctx, idb, q.lateral(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
+			return out, wrapSearch(err)
+		}
+		// Nothing: no match, or no query word has few enough completions to lead.
 	}
 	completions, err := searchCompletions(ctx, idb, words, searchMaxRuns+1)
 	if err != nil {
@@ -74,6 +84,8 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	var q listSQL
 	var read string
 	switch {
+	case lead >= 0 && pg:
+		return nil, nil // lateralSearch read it
 	case lead >= 0 && len(completions[lead]) == 1:
 		read = q.wordRun(idb, f, words, lead, nil, "w.word = ?", completions[lead][0].Word)
 	case lead >= 0:
@@ -119,9 +131,64 @@ func wrapSearch(err error) error {
 	return nil
 }
 
+// single is the read of a query each of whose words begins exactly one word of the index
+// (most often itself), and nothing for another. For one word it is the run of that
+// completion; for more, the runs of their completions joined on the sort key and the ID,
+// which PostgreSQL merges from the sort indexes alone, reading the rows of the page only.
+func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
+	// Each use adds its arguments, so it is called in the order of the text.
+	completion := func(i int) string {
+		return "(SELECT t.word FROM search_terms AS t WHERE t.word >= " + s.arg(words[i]) +
+			" AND t.word < " + s.arg(search.PrefixEnd(words[i])) + " ORDER BY t.word LIMIT 1)"
+	}
+	guards := func() []string {
+		var conds []string
+		for _, w := range words {
+			conds = append(conds, "(SELECT count(*) FROM (SELECT 1 FROM search_terms AS t WHERE t.word >= "+s.arg(w)+
+				" AND t.word < "+s.arg(search.PrefixEnd(w))+" LIMIT 2) AS t) = 1")
+		}
+		return conds
+	}
+	if len(words) == 1 {
+		conds := guards()
+		return s.wordRun(idb, f, words, 0, conds, "w.word = "+completion(0))
+	}
+	key := sortKey(f.Sort)
+	from := "auction_words AS w"
+	for i := 1; i < len(words); i++ {
+		o := fmt.Sprintf("o%d", i)
+		from += " JOIN auction_words AS " + o + " ON " + o + ".auction_id = w.auction_id AND " + o + "." + key + " = w." + key +
+			" AND " + o + ".word = " + completion(i)
+	}
+	conds := guards()
+	conds = append(conds, "w.word = "+completion(0))
+	ids := s.page("w.auction_id AS id", from, "w", "w.auction_id", conds, f)
+	// The rows of the page, from the first word's index rows.
+	return s.page(summaryColumns("x", "x.auction_id AS id"), "("+ids+") AS m JOIN auction_words AS x ON x.auction_id = m.id AND x.word = "+completion(0),
+		"x", "x.auction_id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+}
+
+// lateral is the read, on PostgreSQL, of a query one of whose words has at most
+// searchMaxRuns completions, and nothing for another: the completions of each query word
+// (c), the one with the fewest auctions leads (l), and the page of each run of its
+// completions, merged.
+func (s *listSQL) lateral(idb bun.IDB, words []string, f ListFilter) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= %s AND word < %s ORDER BY word LIMIT %d) AS c%d",
+			i, s.arg(w), s.arg(search.PrefixEnd(w)), searchMaxRuns+1, i)
+	}
+	with := "WITH c AS (" + strings.Join(parts, " UNION ALL ") + "), " +
+		"l AS (SELECT q FROM c GROUP BY q HAVING count(*) <= " + strconv.Itoa(searchMaxRuns) + " ORDER BY sum(auctions), q LIMIT 1) "
+	run := s.wordRun(idb, f, words, -1, nil, "w.word = c.word")
+	// DISTINCT: a name with two of the completions is in both runs.
+	return with + s.page("DISTINCT r.*", "c JOIN l ON l.q = c.q CROSS JOIN LATERAL ("+run+") AS r", "r", "r.id",
+		[]string{"(SELECT count(DISTINCT q) FROM c) = " + strconv.Itoa(len(words))}, ListFilter{Sort: f.Sort, Limit: f.Limit})
+}
+
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
 // w.word with its arguments), kept by conds (whose arguments were added before) and by the
-// query words other than words[lead].
+// query words other than words[lead] (all of them for lead -1).
 func (s *listSQL) wordRun(idb bun.IDB, f ListFilter, words []string, lead int, conds []string, match string, args ...any) string {
 	conds = append(slices.Clone(conds), match)
 	s.args = append(s.args, args...)
