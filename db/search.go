@@ -85,7 +85,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	var read string
 	switch {
 	case lead >= 0 && pg:
-		return nil, nil // lateralSearch read it
+		return nil, nil // the lateral read found nothing
 	case lead >= 0 && len(completions[lead]) == 1:
 		read = q.wordRun(idb, f, words, lead, nil, "w.word = ?", completions[lead][0].Word)
 	case lead >= 0:
