@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -256,14 +257,15 @@ func indexAuctionWords(ctx context.Context, idb bun.IDB, id int64, searchWords s
 	if searchWords == "" {
 		return nil
 	}
-	return insertWordRows(ctx, idb, "a.id = ?", id)
+	return insertWordRows(ctx, idb, id-1, id)
 }
 
-// insertWordRows inserts the rows of auction_words of the auctions that where selects
-// (alias a), one per word of their search_words, copying the columns of their rows.
+// insertWordRows inserts the rows of auction_words of the auctions with IDs in (after, upTo],
+// one per word of their search_words, copying the columns of their rows.
 // Splitting search_words at its spaces undoes search.Index's join; it is not the word
 // rule, which only Go applies.
-func insertWordRows(ctx context.Context, idb bun.IDB, where string, args ...any) error {
+func insertWordRows(ctx context.Context, idb bun.IDB, after, upTo int64) error {
+	where, args := "a.id > ? AND a.id <= ?", []any{after, upTo}
 	const insert = `INSERT INTO auction_words (word, auction_id, seller_id, name, search_words, status,
 			start_at, end_at, current_price, bid_count, like_count, thumbnail_id, created_at)
 		SELECT w.word, a.id, a.seller_id, a.name, a.search_words, a.status,
@@ -285,8 +287,8 @@ func insertWordRows(ctx context.Context, idb bun.IDB, where string, args ...any)
 	// New words join search_terms with the count of what was just indexed; in word order,
 	// so that two writers adding the same new words cannot wait for each other in a cycle.
 	_, err := idb.NewRaw(`INSERT INTO search_terms (word, auctions)
-		SELECT w.word, count(*) FROM auction_words AS w JOIN auctions AS a ON a.id = w.auction_id
-		WHERE `+where+` GROUP BY w.word ORDER BY w.word
+		SELECT w.word, count(*) FROM auction_words AS w
+		WHERE w.auction_id > ? AND w.auction_id <= ? GROUP BY w.word ORDER BY w.word
 		ON CONFLICT (word) DO NOTHING`, args...).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("index auction words: %w", err)
@@ -323,7 +325,7 @@ func backfillSearch(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
 			WHERE id IN (SELECT v.id FROM v)`, args...).Exec(ctx); err != nil {
 			return fmt.Errorf("backfill search: %w", err)
 		}
-		if err := insertWordRows(ctx, tx, "a.id > ? AND a.id <= ?", after, rows[len(rows)-1].ID); err != nil {
+		if err := insertWordRows(ctx, tx, after, rows[len(rows)-1].ID); err != nil {
 			return fmt.Errorf("backfill search: %w", err)
 		}
 		after = rows[len(rows)-1].ID
@@ -341,7 +343,7 @@ func (l *Loader) IndexAuctionWords(ctx context.Context, afterID int64) error {
 	if l.d.Kind == Postgres {
 		idb = l.conn
 	}
-	return insertWordRows(ctx, idb, "a.id > ?", afterID)
+	return insertWordRows(ctx, idb, afterID, math.MaxInt64)
 }
 
 // CheckWordIndex compares the word index with the auctions it indexes and describes each
