@@ -49,3 +49,30 @@ func ForceSearchPlanForTest(maxRuns, rangeCap int) (restore func()) {
 	searchMaxRuns, searchRangeCap = maxRuns, rangeCap
 	return func() { searchMaxRuns, searchRangeCap = r, c }
 }
+
+// StmtCacheSizeForTest is how many statements the cache keeps.
+const StmtCacheSizeForTest = stmtCacheSize
+
+// PreparedForTest takes query from d's statement cache (PostgreSQL only), and returns a run
+// of it and the release of the cache's hold.
+func PreparedForTest(ctx context.Context, d *DB, query string) (run func() error, release func(), err error) {
+	cs, err := d.stmts.get(ctx, d.DB.DB, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	run = func() error {
+		rows, err := cs.stmt.QueryContext(ctx)
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	return run, func() { d.stmts.release(cs) }, nil
+}
+
+// StmtCacheLenForTest is how many statements d's cache holds.
+func StmtCacheLenForTest(d *DB) int {
+	d.stmts.mu.Lock()
+	defer d.stmts.mu.Unlock()
+	return d.stmts.order.Len()
+}

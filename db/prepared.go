@@ -20,9 +20,10 @@ import (
 // for every other statement.
 
 // stmtCacheSize bounds how many statement texts are kept prepared (the texts differ by
-// sort, filters, cursor, limit and the shape of a search); the least recently used one is
-// closed when a new one needs the room.
-const stmtCacheSize = 256
+// sort, filters, cursor, limit and the shape of a search), and so what each connection's
+// server process keeps of them; the least recently used one is closed when a new one
+// needs the room, once the reads running it are done.
+const stmtCacheSize = 128
 
 type stmtCache struct {
 	mu    sync.Mutex
@@ -31,21 +32,26 @@ type stmtCache struct {
 }
 
 type cachedStmt struct {
-	query string
-	stmt  *sql.Stmt
+	query   string
+	stmt    *sql.Stmt
+	users   int  // reads running it
+	evicted bool // out of the cache: closed when its last user is done
 }
 
 func newStmtCache() *stmtCache {
 	return &stmtCache{byKey: map[string]*list.Element{}, order: list.New()}
 }
 
-// get returns the prepared statement of query, preparing it on sqldb if it is new.
-func (c *stmtCache) get(ctx context.Context, sqldb *sql.DB, query string) (*sql.Stmt, error) {
+// get returns the prepared statement of query, preparing it on sqldb if it is new; the
+// caller must release it.
+func (c *stmtCache) get(ctx context.Context, sqldb *sql.DB, query string) (*cachedStmt, error) {
 	c.mu.Lock()
 	if e, ok := c.byKey[query]; ok {
 		c.order.MoveToFront(e)
+		cs := e.Value.(*cachedStmt)
+		cs.users++
 		c.mu.Unlock()
-		return e.Value.(*cachedStmt).stmt, nil
+		return cs, nil
 	}
 	c.mu.Unlock()
 	stmt, err := sqldb.PrepareContext(ctx, query)
@@ -54,20 +60,34 @@ func (c *stmtCache) get(ctx context.Context, sqldb *sql.DB, query string) (*sql.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byKey[query]; ok { // prepared meanwhile by another request
+	if e, ok := c.byKey[query]; ok { // prepared meanwhile by another read
 		_ = stmt.Close()
 		c.order.MoveToFront(e)
-		return e.Value.(*cachedStmt).stmt, nil
+		cs := e.Value.(*cachedStmt)
+		cs.users++
+		return cs, nil
 	}
-	c.byKey[query] = c.order.PushFront(&cachedStmt{query: query, stmt: stmt})
+	cs := &cachedStmt{query: query, stmt: stmt, users: 1}
+	c.byKey[query] = c.order.PushFront(cs)
 	for c.order.Len() > stmtCacheSize {
 		old := c.order.Remove(c.order.Back()).(*cachedStmt)
 		delete(c.byKey, old.query)
-		// A request may still be running it: database/sql closes it on each connection
-		// once that connection is done with it.
-		_ = old.stmt.Close()
+		old.evicted = true
+		if old.users == 0 {
+			_ = old.stmt.Close()
+		}
 	}
-	return stmt, nil
+	return cs, nil
+}
+
+// release ends a read's use of cs.
+func (c *stmtCache) release(cs *cachedStmt) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs.users--
+	if cs.evicted && cs.users == 0 {
+		_ = cs.stmt.Close()
+	}
 }
 
 // scanRead runs a read of query (? for each of args) into dest, prepared when it can be.
@@ -76,11 +96,12 @@ func scanRead(ctx context.Context, idb bun.IDB, query string, args []any, dest a
 	if !ok || d.stmts == nil || !sendable(args) {
 		return idb.NewRaw(query, args...).Scan(ctx, dest)
 	}
-	stmt, err := d.stmts.get(ctx, d.DB.DB, numbered(query))
+	cs, err := d.stmts.get(ctx, d.DB.DB, numbered(query))
 	if err != nil {
 		return err
 	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	defer d.stmts.release(cs)
+	rows, err := cs.stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,8 @@ var (
 )
 
 // listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
-// the name (package search). One word of the query leads the read; the others are tested
-// on the rows it reads, by substring in search_words:
+// the name (package search). One word of the query leads the read; the others are joined
+// to it or tested on the rows it reads, by substring in search_words:
 //   - a query each of whose words begins exactly one word of the index (most often
 //     itself) is one statement (single): for one word, its completion's run of
 //     auction_words, one index scan in the order of the sort that stops at the page
