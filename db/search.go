@@ -137,22 +137,14 @@ func wrapSearch(err error) error {
 // completion; for more, the runs of their completions joined on the sort key and the ID,
 // which PostgreSQL merges from the sort indexes alone, reading the rows of the page only.
 func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
+	// A word's only completion, or NULL (which matches no row) when it has none or several.
 	// Each use adds its arguments, so it is called in the order of the text.
 	completion := func(i int) string {
-		return "(SELECT t.word FROM search_terms AS t WHERE t.word >= " + s.arg(words[i]) +
-			" AND t.word < " + s.arg(search.PrefixEnd(words[i])) + " ORDER BY t.word LIMIT 1)"
-	}
-	guards := func() []string {
-		var conds []string
-		for _, w := range words {
-			conds = append(conds, "(SELECT count(*) FROM (SELECT 1 FROM search_terms AS t WHERE t.word >= "+s.arg(w)+
-				" AND t.word < "+s.arg(search.PrefixEnd(w))+" LIMIT 2) AS t) = 1")
-		}
-		return conds
+		return "(SELECT CASE WHEN count(*) = 1 THEN min(t.word) END FROM (SELECT t.word FROM search_terms AS t WHERE t.word >= " +
+			s.arg(words[i]) + " AND t.word < " + s.arg(search.PrefixEnd(words[i])) + " ORDER BY t.word LIMIT 2) AS t)"
 	}
 	if len(words) == 1 {
-		conds := guards()
-		return s.wordRun(idb, f, words, 0, conds, "w.word = "+completion(0))
+		return s.wordRun(idb, f, words, 0, nil, "w.word = "+completion(0))
 	}
 	key := sortKey(f.Sort)
 	from := "auction_words AS w"
@@ -161,9 +153,7 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 		from += " JOIN auction_words AS " + o + " ON " + o + ".auction_id = w.auction_id AND " + o + "." + key + " = w." + key +
 			" AND " + o + ".word = " + completion(i)
 	}
-	conds := guards()
-	conds = append(conds, "w.word = "+completion(0))
-	ids := s.page("w.auction_id AS id", from, "w", "w.auction_id", conds, f)
+	ids := s.page("w.auction_id AS id", from, "w", "w.auction_id", []string{"w.word = " + completion(0)}, f)
 	// The rows of the page, from the first word's index rows.
 	return s.page(summaryColumns("x", "x.auction_id AS id"), "("+ids+") AS m JOIN auction_words AS x ON x.auction_id = m.id AND x.word = "+completion(0),
 		"x", "x.auction_id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
