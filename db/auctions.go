@@ -370,7 +370,8 @@ func (s *listSQL) auctions(conds []string, f ListFilter) string {
 // page is "SELECT cols FROM from" kept by conds and f's filters, from the keyset of
 // f.After, in the order of f's sort, at most f.Limit rows. from has the summary columns
 // under alias and the auction's ID as id. The arguments of from and conds must be added
-// before page is called, in the order of their text.
+// before page is called, in the order of their text; conds are joined by AND as they are,
+// so one with an OR must bracket it.
 func (s *listSQL) page(cols, from, alias, id string, conds []string, f ListFilter) string {
 	col := func(c string) string { return alias + "." + c }
 	conds = slices.Clone(conds)
