@@ -42,8 +42,8 @@ func newStmtCache() *stmtCache {
 	return &stmtCache{byKey: map[string]*list.Element{}, order: list.New()}
 }
 
-// get returns the prepared statement of query, preparing it on sqldb if it is new; the
-// caller must release it.
+// get returns the prepared statement of query (? for each argument), preparing it on
+// sqldb, numbered, if it is new; the caller must release it.
 func (c *stmtCache) get(ctx context.Context, sqldb *sql.DB, query string) (*cachedStmt, error) {
 	c.mu.Lock()
 	if e, ok := c.byKey[query]; ok {
@@ -54,7 +54,7 @@ func (c *stmtCache) get(ctx context.Context, sqldb *sql.DB, query string) (*cach
 		return cs, nil
 	}
 	c.mu.Unlock()
-	stmt, err := sqldb.PrepareContext(ctx, query)
+	stmt, err := sqldb.PrepareContext(ctx, numbered(query))
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func scanRead(ctx context.Context, idb bun.IDB, query string, args []any, dest a
 	if !ok || d.stmts == nil || !sendable(args) {
 		return idb.NewRaw(query, args...).Scan(ctx, dest)
 	}
-	cs, err := d.stmts.get(ctx, d.DB.DB, numbered(query))
+	cs, err := d.stmts.get(ctx, d.DB.DB, query)
 	if err != nil {
 		return err
 	}

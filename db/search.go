@@ -164,12 +164,7 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 // (c), the one with the fewest auctions leads (l), and the page of each run of its
 // completions, merged.
 func (s *listSQL) lateral(idb bun.IDB, words []string, f ListFilter) string {
-	parts := make([]string, len(words))
-	for i, w := range words {
-		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= %s AND word < %s ORDER BY word LIMIT %d) AS c%d",
-			i, s.arg(w), s.arg(search.PrefixEnd(w)), searchMaxRuns+1, i)
-	}
-	with := "WITH c AS (" + strings.Join(parts, " UNION ALL ") + "), " +
+	with := "WITH c AS (" + s.completions(words, searchMaxRuns+1) + "), " +
 		"l AS (SELECT q FROM c GROUP BY q HAVING count(*) <= " + strconv.Itoa(searchMaxRuns) + " ORDER BY sum(auctions), q LIMIT 1) "
 	run := s.wordRun(idb, f, words, -1, nil, "w.word = c.word")
 	// DISTINCT: a name with two of the completions is in both runs.
@@ -201,14 +196,9 @@ type searchTerm struct {
 // searchCompletions lists, for each query word, up to limit words of the index that it
 // begins, in one statement.
 func searchCompletions(ctx context.Context, idb bun.IDB, words []string, limit int) ([][]searchTerm, error) {
-	parts := make([]string, len(words))
-	var args []any
-	for i, w := range words {
-		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= ? AND word < ? ORDER BY word LIMIT %d) AS c%d", i, limit, i)
-		args = append(args, w, search.PrefixEnd(w))
-	}
+	var q listSQL
 	var terms []searchTerm
-	if err := scanRead(ctx, idb, strings.Join(parts, " UNION ALL "), args, &terms); err != nil {
+	if err := scanRead(ctx, idb, q.completions(words, limit), q.args, &terms); err != nil {
 		return nil, err
 	}
 	out := make([][]searchTerm, len(words))
@@ -216,6 +206,17 @@ func searchCompletions(ctx context.Context, idb bun.IDB, words []string, limit i
 		out[t.Q] = append(out[t.Q], t)
 	}
 	return out, nil
+}
+
+// completions reads, for each query word (q, its index in words), up to limit words of
+// search_terms that it begins (word) and their counts (auctions), in word order.
+func (s *listSQL) completions(words []string, limit int) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= %s AND word < %s ORDER BY word LIMIT %d) AS c%d",
+			i, s.arg(w), s.arg(search.PrefixEnd(w)), limit, i)
+	}
+	return strings.Join(parts, " UNION ALL ")
 }
 
 // CountSearchTerms counts again how many auctions have each word of search_terms, which

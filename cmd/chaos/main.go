@@ -161,7 +161,7 @@ func run(c config) (int, error) {
 		return 0, err
 	}
 	defer d.Close()
-	rc := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(e.redisURL, "redis://"), "/0")})
+	rc := e.redisClient()
 	defer rc.Close()
 	restAfter, unsettled, err := waitForRest(ctx, d, &likes.Service{DB: d, Redis: rc}, w.lastEnd, c.settleWithin)
 	if err != nil {
@@ -480,10 +480,15 @@ func waitForRest(ctx context.Context, d *db.DB, lk *likes.Service, lastEnd time.
 	}
 }
 
+// redisClient is a client of the run's Redis.
+func (e *env) redisClient() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(e.redisURL, "redis://"), "/0")})
+}
+
 // faults are the run's faults, with how each role shows it works again.
 func (e *env) faults(l *load, w *world, start time.Time) []fault {
 	victim := e.apis[rand.New(rand.NewPCG(uint64(e.c.seed), 7)).IntN(len(e.apis))]
-	rc := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(e.redisURL, "redis://"), "/0")})
+	rc := e.redisClient()
 	p := &prober{l: l, u: w.prober, auction: w.probeAuction}
 	return []fault{
 		{name: "SIGKILL worker", inject: killRestart(e.roles["worker"]), working: func(ctx context.Context) (string, error) {
