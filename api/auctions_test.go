@@ -236,7 +236,7 @@ func TestListingEveryFilterAndSort(t *testing.T) {
 			return a.created.After(b.created) || a.created.Equal(b.created) && a.id > b.id
 		},
 		"ending_soon": func(a, b listed) bool { return a.end.Before(b.end) || a.end.Equal(b.end) && a.id < b.id },
-		"price_asc":   func(a, b listed) bool { return a.price < b.price || a.price == b.price && a.id > b.id },
+		"price_asc":   func(a, b listed) bool { return a.price < b.price || a.price == b.price && a.id < b.id },
 		"price_desc":  func(a, b listed) bool { return a.price > b.price || a.price == b.price && a.id > b.id },
 		"most_bids":   func(a, b listed) bool { return a.bids > b.bids || a.bids == b.bids && a.id > b.id },
 		"popular":     func(a, b listed) bool { return a.likes > b.likes || a.likes == b.likes && a.id > b.id },

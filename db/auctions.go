@@ -310,6 +310,11 @@ func PositionOf(sort string, s AuctionSummary) ListPosition {
 	}
 }
 
+// sortAscending reports whether the sort orders by its key ascending (ending_soon,
+// price_asc); ties go by ID in the same direction, so that one index read forward or
+// backward serves a key's two sorts.
+func sortAscending(sort string) bool { return sort == SortEndingSoon || sort == SortPriceAsc }
+
 // ListAuctions returns one page of auctions in one query, each with its first image (kept
 // on the auction row), as a keyset scan from f.After along the index of the sort; a search
 // (f.Q) reads the word index instead (see listSearch).
@@ -390,33 +395,19 @@ func (s *listSQL) page(cols, from, alias, id string, conds []string, f ListFilte
 	if f.MaxPrice != nil {
 		conds = append(conds, col("current_price")+" <= "+s.arg(*f.MaxPrice))
 	}
-	key, desc := col(sortKey(f.Sort)), f.Sort != SortEndingSoon
-	var after any
+	key := col(sortKey(f.Sort))
+	op, dir := "<", " DESC"
+	if sortAscending(f.Sort) {
+		op, dir = ">", " ASC"
+	}
 	if p := f.After; p != nil {
-		after = p.N
+		var after any = p.N
 		if strings.HasSuffix(key, "_at") {
 			after = p.Time.UTC()
 		}
+		conds = append(conds, "("+key+", "+id+") "+op+" ("+s.arg(after)+", "+s.arg(p.ID)+")")
 	}
-	var order string
-	switch {
-	case f.Sort == SortPriceAsc:
-		// Price ascending, ties by id descending: no row comparison has that shape.
-		if f.After != nil {
-			conds = append(conds, key+" >= "+s.arg(after)+" AND ("+key+" > "+s.arg(after)+" OR "+id+" < "+s.arg(f.After.ID)+")")
-		}
-		order = key + " ASC, " + id + " DESC"
-	case desc:
-		if f.After != nil {
-			conds = append(conds, "("+key+", "+id+") < ("+s.arg(after)+", "+s.arg(f.After.ID)+")")
-		}
-		order = key + " DESC, " + id + " DESC"
-	default:
-		if f.After != nil {
-			conds = append(conds, "("+key+", "+id+") > ("+s.arg(after)+", "+s.arg(f.After.ID)+")")
-		}
-		order = key + " ASC, " + id + " ASC"
-	}
+	order := key + dir + ", " + id + dir
 	q := "SELECT " + cols + " FROM " + from
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")

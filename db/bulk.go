@@ -65,8 +65,8 @@ func (d *DB) Load(ctx context.Context, fn func(ctx context.Context, l *Loader) e
 	return err
 }
 
-// DeferIndexes drops the secondary indexes of table, when it is empty, and builds them
-// again at the end of the load: one sorted build is far faster than a million inserts
+// DeferIndexes drops the secondary indexes of table, when it is empty, its foreign keys and
+// (when nothing refers to it) its primary key, and makes them again at the end of the load: one sorted build is far faster than a million inserts
 // into each index. Inside the load's transaction, nobody ever sees the table without them.
 func (l *Loader) DeferIndexes(ctx context.Context, table string) error {
 	if l.d.Kind != Postgres {
@@ -101,27 +101,31 @@ func (l *Loader) DeferIndexes(ctx context.Context, table string) error {
 			return err
 		}
 	}
-	// Foreign keys too: one validating join at the end beats a lookup per loaded row.
-	rows, err = l.conn.QueryContext(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-		WHERE conrelid = ?::regclass AND contype = 'f'`, table)
+	// Foreign keys too: one validating join at the end beats a lookup per loaded row. And
+	// the primary key, when no foreign key refers to it (one can only be dropped with what
+	// refers to it): a sorted build is faster than an insert per row here too.
+	rows, err = l.conn.QueryContext(ctx, `SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint AS c
+		WHERE c.conrelid = ?::regclass AND (c.contype = 'f' OR c.contype = 'p'
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint AS r WHERE r.confrelid = c.conrelid AND r.contype = 'f'))
+		ORDER BY c.contype DESC`, table)
 	if err != nil {
 		return err
 	}
-	var fks [][2]string
+	var cons [][2]string
 	for rows.Next() {
-		var fk [2]string
-		if err := rows.Scan(&fk[0], &fk[1]); err != nil {
+		var c [2]string
+		if err := rows.Scan(&c[0], &c[1]); err != nil {
 			rows.Close()
 			return err
 		}
-		fks = append(fks, fk)
+		cons = append(cons, c)
 	}
 	rows.Close()
-	for _, fk := range fks {
-		if _, err := l.conn.ExecContext(ctx, "ALTER TABLE "+table+" DROP CONSTRAINT "+fk[0]); err != nil {
+	for _, c := range cons {
+		if _, err := l.conn.ExecContext(ctx, "ALTER TABLE "+table+" DROP CONSTRAINT "+c[0]); err != nil {
 			return err
 		}
-		l.rebuild = append(l.rebuild, "ALTER TABLE "+table+" ADD CONSTRAINT "+fk[0]+" "+fk[1])
+		l.rebuild = append(l.rebuild, "ALTER TABLE "+table+" ADD CONSTRAINT "+c[0]+" "+c[1])
 	}
 	return rows.Err()
 }

@@ -110,7 +110,7 @@ func TestSearchFollowsTheRuleEveryWay(t *testing.T) {
 			return a.EndAt.Before(b.EndAt) || a.EndAt.Equal(b.EndAt) && a.ID < b.ID
 		},
 		db.SortPriceAsc: func(a, b db.AuctionSummary) bool {
-			return a.CurrentPrice < b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID
+			return a.CurrentPrice < b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID < b.ID
 		},
 		db.SortPriceDesc: func(a, b db.AuctionSummary) bool {
 			return a.CurrentPrice > b.CurrentPrice || a.CurrentPrice == b.CurrentPrice && a.ID > b.ID

@@ -86,3 +86,30 @@ func TestSeedLoadsConsistentDataAndCanRunAgain(t *testing.T) {
 	require.NoError(t, db.InsertAuction(ctx, d, a))
 	assert.Greater(t, a.ID, int64(650))
 }
+
+// TestSeedKeepsTheSchema checks, on PostgreSQL, that a load into empty tables, which drops
+// their indexes, foreign keys and unreferenced primary keys to make them again at the end,
+// leaves every index and constraint as the migrations made it.
+func TestSeedKeepsTheSchema(t *testing.T) {
+	if !testenv.Postgres() {
+		t.Skip("only the PostgreSQL load drops and makes again indexes and constraints")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	schema := func() []string {
+		var defs []string
+		require.NoError(t, d.NewRaw(`SELECT tablename || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+			UNION ALL SELECT conrelid::regclass::text || ': ' || conname || ' ' || pg_get_constraintdef(oid)
+			FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+			ORDER BY 1`).Scan(ctx, &defs))
+		return defs
+	}
+	before := schema()
+	require.Contains(t, before, "auction_words: auction_words_pkey PRIMARY KEY (auction_id, word)")
+	store, err := imagestore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	_, err = seed.Run(ctx, testenv.Discard(), d, store, seed.Options{Auctions: 200, Users: 5, ImagesPerAuction: 1})
+	require.NoError(t, err)
+	assert.Equal(t, before, schema())
+}
