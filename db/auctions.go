@@ -40,7 +40,7 @@ func Now(ctx context.Context, idb bun.IDB) (time.Time, error) {
 func InsertAuction(ctx context.Context, idb bun.IDB, a *Auction) error {
 	t := time.Now().UTC().Truncate(time.Microsecond)
 	a.CreatedAt, a.UpdatedAt = t, t
-	a.SearchWords = search.Index(a.Name)
+	a.SearchWords, a.SearchSig = search.Index(a.Name), search.Signature(a.Name)
 	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
 		return fmt.Errorf("insert auction: %w", err)
 	}
@@ -116,10 +116,10 @@ func AuctionViewByID(ctx context.Context, idb bun.IDB, id, viewerID int64) (*Auc
 // when the conditions do not hold.
 func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error {
 	a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	a.SearchWords = search.Index(a.Name)
+	a.SearchWords, a.SearchSig = search.Index(a.Name), search.Signature(a.Name)
 	res, err := idb.NewUpdate().Model(a).
 		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at",
-			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at", "search_words").
+			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at", "search_words", "search_sig").
 		Where("a.id = ? AND a.seller_id = ? AND a.status = ? AND a.start_at > ?", a.ID, a.SellerID, StatusReady, now(idb)).
 		Exec(ctx)
 	if err != nil {

@@ -110,7 +110,8 @@ func (d *DB) apply(ctx context.Context, log *slog.Logger, ms []Migration) (appli
 // goSteps run after the SQL of the migration they name, in its transaction: what the
 // database cannot compute itself (the words of names are made in Go).
 var goSteps = map[string]func(context.Context, bun.Tx, *slog.Logger) error{
-	"0011_search": backfillSearch,
+	"0011_search":           backfillSearch,
+	"0013_search_signature": backfillSignature,
 }
 
 // AppliedMigrations lists the versions recorded as applied.

@@ -92,6 +92,8 @@ type Auction struct {
 	OriginalEndAt *time.Time `bun:"original_end_at"`
 	// SearchWords is search.Index(Name), written with the name (see IndexAuctionWords).
 	SearchWords string `bun:"search_words"`
+	// SearchSig is search.Signature(Name), written with it.
+	SearchSig int64 `bun:"search_sig"`
 }
 
 // OriginalEnd is the seller's end: OriginalEndAt, or EndAt on a row without it.

@@ -24,17 +24,27 @@ var (
 	// have and still be read whole and sorted; one with more is common enough that walking
 	// the sort's index of auctions finds a page soon.
 	searchRangeCap = 2000
+	// searchAnswered, when set (by tests), is told which read gave a search's page.
+	searchAnswered func(read string)
 )
+
+func answered(read string) {
+	if searchAnswered != nil {
+		searchAnswered(read)
+	}
+}
 
 // listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
 // the name (package search). One word of the query leads the read; the others are joined
 // to it or tested on the rows it reads, by substring in search_words:
-//   - a query each of whose words begins exactly one word of the index (most often
-//     itself) is one statement (single): for one word, its completion's run of
-//     auction_words, one index scan in the order of the sort that stops at the page
-//     however many auctions have the word; for more, their runs joined on the sort key
-//     and ID (on PostgreSQL a merge of the sort indexes that reads the rows of the page
-//     only);
+//   - a query one of whose words begins exactly one word of the index (most often
+//     itself) is first read in one statement (single): for one word, its completion's
+//     run of auction_words, one index scan in the order of the sort that stops at the
+//     page however many auctions have the word; for more words of three code points or
+//     more, the rarest such completion's run, its index entries tested for the other
+//     words' bits (search.Signature) before their rows are read; for more with a shorter
+//     word, when each begins exactly one word, their runs joined on the sort key and ID
+//     (on PostgreSQL a merge of the sort indexes that reads the rows of the page only);
 //   - else the query word with at most searchMaxRuns completions in search_terms and the
 //     fewest auctions leads: the runs of its completions are read and merged in the
 //     sort's order, in one statement on PostgreSQL (lateral), after reading the
@@ -51,6 +61,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	if searchMaxRuns >= 1 {
 		var q listSQL
 		if err := scanRead(ctx, idb, q.single(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
+			answered("single")
 			return out, wrapSearch(err)
 		}
 	}
@@ -58,6 +69,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	if pg {
 		var q listSQL
 		if err := scanRead(ctx, idb, q.lateral(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
+			answered("lateral")
 			return out, wrapSearch(err)
 		}
 		// Nothing: no match, or no query word has few enough completions to lead.
@@ -122,6 +134,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		}
 	}
 	err = scanRead(ctx, idb, read, q.args, &out)
+	answered("completions")
 	return out, wrapSearch(err)
 }
 
@@ -132,10 +145,14 @@ func wrapSearch(err error) error {
 	return nil
 }
 
-// single is the read of a query each of whose words begins exactly one word of the index
+// single is the read of a query one of whose words begins exactly one word of the index
 // (most often itself), and nothing for another. For one word it is the run of that
-// completion; for more, the runs of their completions joined on the sort key and the ID,
-// which PostgreSQL merges from the sort indexes alone, reading the rows of the page only.
+// completion. For more, when each has a search.Mask (three code points or more), the run
+// of the completion with the fewest auctions, whose index entries are tested for the
+// other words' bits (sig) before their rows are read and tested by substring: about one
+// page of rows whichever words meet. Else each word must begin exactly one word, and
+// their runs are joined on the sort key and the ID, which PostgreSQL merges from the sort
+// indexes alone.
 func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 	// A word's only completion, or NULL (which matches no row) when it has none or several.
 	// Each use adds its arguments, so it is called in the order of the text.
@@ -146,7 +163,27 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 	if len(words) == 1 {
 		return s.wordRun(idb, f, words, 0, nil, "w.word = "+completion(0))
 	}
+	var mask int64
+	masked := true // every word has a mask
+	for _, w := range words {
+		m := search.Mask(w)
+		mask, masked = mask|m, masked && m != 0
+	}
 	key := sortKey(f.Sort)
+	if masked {
+		only := make([]string, len(words))
+		for i := range words {
+			only[i] = completion(i)
+		}
+		lead := "(SELECT t.word FROM search_terms AS t WHERE t.word IN (" + strings.Join(only, ", ") + ") ORDER BY t.auctions, t.word LIMIT 1)"
+		conds := []string{"w.word = " + lead, "(w.sig & " + s.arg(mask) + ") = " + s.arg(mask)}
+		for _, w := range words {
+			conds = append(conds, containsExpr(idb, "x.search_words", s.arg(search.Needle(w))))
+		}
+		// x is the row of w's entry: read only for the entries that pass the pre-test.
+		return s.page(summaryColumns("x", "x.auction_id AS id"), "auction_words AS w JOIN auction_words AS x ON x.auction_id = w.auction_id AND x.word = w.word",
+			"w", "w.auction_id", conds, f)
+	}
 	from := "auction_words AS w"
 	for i := 1; i < len(words); i++ {
 		o := fmt.Sprintf("o%d", i)
@@ -257,9 +294,9 @@ func indexAuctionWords(ctx context.Context, idb bun.IDB, id int64, searchWords s
 // rule, which only Go applies.
 func insertWordRows(ctx context.Context, idb bun.IDB, after, upTo int64) error {
 	where, args := "a.id > ? AND a.id <= ?", []any{after, upTo}
-	const insert = `INSERT INTO auction_words (word, auction_id, seller_id, name, search_words, status,
+	const insert = `INSERT INTO auction_words (word, auction_id, seller_id, name, search_words, sig, status,
 			start_at, end_at, current_price, bid_count, like_count, thumbnail_id, created_at)
-		SELECT w.word, a.id, a.seller_id, a.name, a.search_words, a.status,
+		SELECT w.word, a.id, a.seller_id, a.name, a.search_words, a.search_sig, a.status,
 			a.start_at, a.end_at, a.current_price, a.bid_count, a.like_count, a.thumbnail_id, a.created_at `
 	var q string
 	if idb.Dialect().Name() == dialect.PG {
@@ -287,10 +324,41 @@ func insertWordRows(ctx context.Context, idb bun.IDB, after, upTo int64) error {
 	return nil
 }
 
-// backfillSearch writes the word index of every auction, a chunk at a time, for the
-// migration that creates it (0011_search) on a database that already has auctions, in that
-// migration's transaction.
+// backfillSearch writes search_words of every auction, for the migration that adds it
+// (0011_search) on a database that already has auctions, in that migration's transaction;
+// 0013_search_signature writes their word rows.
 func backfillSearch(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
+	return eachAuctionName(ctx, tx, log, "search words", func(ids []int64, names []string) error {
+		words := make([]any, len(names))
+		for i, n := range names {
+			words[i] = search.Index(n)
+		}
+		return setByID(ctx, tx, "search_words", ids, words)
+	})
+}
+
+// backfillSignature writes search_sig of every auction and its word rows again (with
+// their sig), for the migration that adds them (0013_search_signature).
+func backfillSignature(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
+	return eachAuctionName(ctx, tx, log, "search signatures", func(ids []int64, names []string) error {
+		sigs := make([]any, len(names))
+		for i, n := range names {
+			sigs[i] = search.Signature(n)
+		}
+		if err := setByID(ctx, tx, "search_sig", ids, sigs); err != nil {
+			return err
+		}
+		after, upTo := ids[0]-1, ids[len(ids)-1]
+		if _, err := tx.NewRaw("DELETE FROM auction_words WHERE auction_id > ? AND auction_id <= ?", after, upTo).Exec(ctx); err != nil {
+			return err
+		}
+		return insertWordRows(ctx, tx, after, upTo)
+	})
+}
+
+// eachAuctionName calls fn with the IDs and names of every auction, a chunk at a time in
+// the order of IDs, and logs progress.
+func eachAuctionName(ctx context.Context, tx bun.Tx, log *slog.Logger, what string, fn func(ids []int64, names []string) error) error {
 	const chunk = 2000
 	var after, done int64
 	for {
@@ -300,31 +368,38 @@ func backfillSearch(ctx context.Context, tx bun.Tx, log *slog.Logger) error {
 		}
 		if err := tx.NewRaw("SELECT id, name FROM auctions WHERE id > ? ORDER BY id LIMIT ?", after, chunk).
 			Scan(ctx, &rows); err != nil {
-			return fmt.Errorf("backfill search: %w", err)
+			return fmt.Errorf("backfill %s: %w", what, err)
 		}
 		if len(rows) == 0 {
 			return nil
 		}
-		var index []string
-		var args []any
-		for _, r := range rows {
-			index = append(index, "(?, ?)")
-			args = append(args, r.ID, search.Index(r.Name))
+		ids, names := make([]int64, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			ids[i], names[i] = r.ID, r.Name
 		}
-		if _, err := tx.NewRaw(`WITH v (id, w) AS (VALUES `+strings.Join(index, ", ")+`)
-			UPDATE auctions SET search_words = (SELECT v.w FROM v WHERE v.id = auctions.id)
-			WHERE id IN (SELECT v.id FROM v)`, args...).Exec(ctx); err != nil {
-			return fmt.Errorf("backfill search: %w", err)
-		}
-		if err := insertWordRows(ctx, tx, after, rows[len(rows)-1].ID); err != nil {
-			return fmt.Errorf("backfill search: %w", err)
+		if err := fn(ids, names); err != nil {
+			return fmt.Errorf("backfill %s: %w", what, err)
 		}
 		after = rows[len(rows)-1].ID
 		done += int64(len(rows))
 		if done%100_000 < chunk {
-			log.Info("migration: indexing the words of auctions", "auctions", done)
+			log.Info("migration: backfilling "+what, "auctions", done)
 		}
 	}
+}
+
+// setByID sets column of the auctions with the IDs to the values, in one statement.
+func setByID(ctx context.Context, tx bun.Tx, column string, ids []int64, values []any) error {
+	rows := make([]string, len(ids))
+	args := make([]any, 0, 2*len(ids))
+	for i, id := range ids {
+		rows[i] = "(?, ?)"
+		args = append(args, id, values[i])
+	}
+	_, err := tx.NewRaw(`WITH v (id, x) AS (VALUES `+strings.Join(rows, ", ")+`)
+		UPDATE auctions SET `+column+` = (SELECT v.x FROM v WHERE v.id = auctions.id)
+		WHERE id IN (SELECT v.id FROM v)`, args...).Exec(ctx)
+	return err
 }
 
 // IndexAuctionWords writes the word index of the auctions loaded after afterID from their
@@ -338,21 +413,23 @@ func (l *Loader) IndexAuctionWords(ctx context.Context, afterID int64) error {
 }
 
 // CheckWordIndex compares the word index with the auctions it indexes and describes each
-// difference: a search_words that is not search.Index(name), a word missing or extra, a
-// copied column that differs, a word missing from search_terms. It reads both tables whole: for tests and checks, not for
+// difference: a search_words or search_sig that is not search.Index(name) or
+// search.Signature(name), a word missing or extra, a copied column that differs, a word
+// missing from search_terms. It reads both tables whole: for tests and checks, not for
 // requests.
 func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
 	type row struct {
 		AuctionSummary
 		SearchWords string `bun:"search_words"`
+		Sig         int64  `bun:"sig"`
 		Word        string `bun:"word"`
 	}
 	var auctions, words []row
-	if err := idb.NewRaw("SELECT "+summaryColumns("a", "a.id")+", a.search_words FROM auctions AS a").
+	if err := idb.NewRaw("SELECT "+summaryColumns("a", "a.id")+", a.search_words, a.search_sig AS sig FROM auctions AS a").
 		Scan(ctx, &auctions); err != nil {
 		return nil, err
 	}
-	if err := idb.NewRaw("SELECT "+summaryColumns("w", "w.auction_id AS id")+", w.search_words, w.word FROM auction_words AS w").
+	if err := idb.NewRaw("SELECT "+summaryColumns("w", "w.auction_id AS id")+", w.search_words, w.sig, w.word FROM auction_words AS w").
 		Scan(ctx, &words); err != nil {
 		return nil, err
 	}
@@ -368,12 +445,15 @@ func CheckWordIndex(ctx context.Context, idb bun.IDB) ([]string, error) {
 	same := func(a, b row) bool {
 		return a.AuctionSummary.Name == b.AuctionSummary.Name && a.CurrentPrice == b.CurrentPrice && a.Status == b.Status &&
 			a.StartAt.Equal(b.StartAt) && a.EndAt.Equal(b.EndAt) && a.BidCount == b.BidCount && a.LikeCount == b.LikeCount &&
-			a.SellerID == b.SellerID && a.CreatedAt.Equal(b.CreatedAt) && a.SearchWords == b.SearchWords &&
+			a.SellerID == b.SellerID && a.CreatedAt.Equal(b.CreatedAt) && a.SearchWords == b.SearchWords && a.Sig == b.Sig &&
 			(a.ThumbnailID == nil) == (b.ThumbnailID == nil) && (a.ThumbnailID == nil || *a.ThumbnailID == *b.ThumbnailID)
 	}
 	for _, a := range auctions {
 		if want := search.Index(a.Name); a.SearchWords != want {
 			problems = append(problems, fmt.Sprintf("auction %d: search_words %q, its name %q makes %q", a.ID, a.SearchWords, a.Name, want))
+		}
+		if want := search.Signature(a.Name); a.Sig != want {
+			problems = append(problems, fmt.Sprintf("auction %d: search_sig %x, its name %q makes %x", a.ID, a.Sig, a.Name, want))
 		}
 		for _, w := range search.Words(a.Name) {
 			k := key{a.ID, w}

@@ -138,8 +138,16 @@ func TestSearchFollowsTheRuleEveryWay(t *testing.T) {
 	ways := []struct {
 		name              string
 		maxRuns, rangeCap int
-	}{{"runs", 8, 2000}, {"rows read whole", 0, 1 << 30}, {"sort index walked", 0, 0}}
+		// sql runs first: the last way makes every index entry pass the signature's
+		// pre-test, so that the substring test alone must keep what the rule keeps.
+		sql string
+	}{{"runs", 8, 2000, ""}, {"rows read whole", 0, 1 << 30, ""}, {"sort index walked", 0, 0, ""},
+		{"runs, every signature full", 8, 2000, "UPDATE auction_words SET sig = -1"}}
 	for _, way := range ways {
+		if way.sql != "" {
+			_, err := d.ExecContext(ctx, way.sql)
+			require.NoError(t, err)
+		}
 		restore := db.ForceSearchPlanForTest(way.maxRuns, way.rangeCap)
 		for sort, lessFn := range less {
 			for _, q := range queries {
@@ -195,6 +203,8 @@ func TestWordIndexCheckCatchesDrift(t *testing.T) {
 		{"an extra word", "UPDATE auction_words SET word = 'lens' WHERE word = 'bag'", `a row for "lens"`},
 		{"a name changed behind the index", "UPDATE auctions SET name = 'Tripod'", "makes"},
 		{"a word missing from the terms", "DELETE FROM search_terms WHERE word = 'camera'", `"camera" is not in search_terms`},
+		{"a signature changed behind the index", "UPDATE auctions SET search_sig = 1", "search_sig 1"},
+		{"a word row's signature", "UPDATE auction_words SET sig = 0 WHERE word = 'camera'", "differs"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := testenv.DB(t)
@@ -247,4 +257,64 @@ func TestSearchMigrationIndexesExistingAuctions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, page, want)
 	assert.Positive(t, want)
+}
+
+// TestSearchReadsTheWayItShould checks that the queries meant for the one-statement read
+// get their page from it, and the page the rule gives: a read that wrongly found nothing
+// there would be hidden by the slower reads after it. It checks again with every
+// signature full (every index entry passes the pre-test), where the substring test alone
+// must keep the matches.
+func TestSearchReadsTheWayItShould(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	u := insertUser(t, d, "s@x").ID
+	names := append(slices.Clone(searchNames), "Pocket knife", "Pocket radio", "Camera strap")
+	ids := map[int64]string{}
+	for _, n := range names {
+		a := &db.Auction{SellerID: u, Name: n, StartPrice: 10, CurrentPrice: 10,
+			Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		ids[a.ID] = n
+	}
+	_, err := db.CountSearchTerms(ctx, d)
+	require.NoError(t, err)
+	var got string
+	defer db.SearchAnsweredForTest(func(read string) { got = read })()
+	for _, full := range []bool{false, true} {
+		if full {
+			_, err := d.ExecContext(ctx, "UPDATE auction_words SET sig = -1")
+			require.NoError(t, err)
+		}
+		for q, want := range map[string]string{
+			"camera":       "single", // one word, one completion
+			"camera bag":   "single", // two words with masks, one completion each: the signature's read
+			"bag camera":   "single",
+			"pocket watch": "single",
+			"swiss wat":    "single", // one word with one completion leads; the other has several
+			"카메라 가방":       "single", // a word of two code points: the merge of runs
+			"wat":          "lateral",
+		} {
+			var match []int64
+			for id, n := range ids {
+				if oracleMatches(n, q) {
+					match = append(match, id)
+				}
+			}
+			slices.Sort(match)
+			for _, sort := range []string{db.SortNewest, db.SortPriceDesc, db.SortEndingSoon} {
+				got = ""
+				page, err := db.ListAuctions(ctx, d, db.ListFilter{Q: q, Sort: sort, Limit: 100})
+				require.NoError(t, err)
+				var found []int64
+				for _, a := range page {
+					found = append(found, a.ID)
+				}
+				slices.Sort(found)
+				assert.Equal(t, match, found, "q=%q sort=%s full=%v", q, sort, full)
+				if d.Kind == db.Postgres || want != "lateral" {
+					assert.Equal(t, want, got, "q=%q sort=%s", q, sort)
+				}
+			}
+		}
+	}
 }

@@ -169,7 +169,7 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 	var a int64
 	res.Auctions, err = l.Copy(ctx, "auctions",
 		[]string{"id", "seller_id", "name", "description", "start_price", "current_price", "status",
-			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "thumbnail_id", "created_at", "updated_at", "search_words"},
+			"start_at", "end_at", "bid_count", "like_count", "subscriber_count", "thumbnail_id", "created_at", "updated_at", "search_words", "search_sig"},
 		func() ([]any, bool) {
 			if a == o.Auctions {
 				return nil, false
@@ -192,7 +192,7 @@ func load(ctx context.Context, l *db.Loader, files []demoFile, o Options) (Resul
 			}
 			n := name(rng)
 			return []any{id, userBase + 1 + rng.Int64N(o.Users), n, description(rng), price, price, status,
-				startAt, endAt, int64(0), likes, int64(0), thumbnail, createdAt, createdAt, search.Index(n)}, true
+				startAt, endAt, int64(0), likes, int64(0), thumbnail, createdAt, createdAt, search.Index(n), search.Signature(n)}, true
 		})
 	if err != nil {
 		return res, err
