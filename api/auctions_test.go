@@ -288,10 +288,12 @@ func TestListingEveryFilterAndSort(t *testing.T) {
 	assert.Len(t, mine, 15)
 }
 
+var asciiWord = regexp.MustCompile(`[a-z0-9]+`)
+
 // nameMatches is the search rule of api/openapi.yaml for these ASCII names, written apart
 // from package search: every query word is a prefix of a word of the name, ignoring case.
 func nameMatches(name string, queryWords ...string) bool {
-	words := regexp.MustCompile(`[a-z0-9]+`).FindAllString(strings.ToLower(name), -1)
+	words := asciiWord.FindAllString(strings.ToLower(name), -1)
 	for _, q := range queryWords {
 		if !slices.ContainsFunc(words, func(w string) bool { return strings.HasPrefix(w, q) }) {
 			return false
