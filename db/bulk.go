@@ -65,9 +65,10 @@ func (d *DB) Load(ctx context.Context, fn func(ctx context.Context, l *Loader) e
 	return err
 }
 
-// DeferIndexes drops the secondary indexes of table, when it is empty, its foreign keys and
-// (when nothing refers to it) its primary key, and makes them again at the end of the load: one sorted build is far faster than a million inserts
-// into each index. Inside the load's transaction, nobody ever sees the table without them.
+// DeferIndexes drops the secondary indexes of table, when it is empty, its foreign keys
+// and (when nothing refers to it) its primary key, and makes them again at the end of the
+// load: one sorted build is far faster than a million inserts into each index. Inside the
+// load's transaction, nobody ever sees the table without them.
 func (l *Loader) DeferIndexes(ctx context.Context, table string) error {
 	if l.d.Kind != Postgres {
 		return nil

@@ -2,10 +2,10 @@ package search
 
 import "hash/fnv"
 
-// signatureRunes is how many leading code points of a word choose its bit in a Signature:
-// every word that a query word of at least that many code points begins starts with the
-// same ones, so the query word's bit (Mask) is set in the signature of every name it
-// matches.
+// signatureRunes is how many leading code points of a word choose its bits in a
+// Signature: every word that a query word of at least that many code points begins starts
+// with the same ones, so the query word's bits (Mask) are set in the signature of every
+// name it matches.
 const signatureRunes = 3
 
 // Signature is a 64-bit summary of a name's words for the database to test a query's
@@ -23,8 +23,8 @@ func Signature(name string) int64 {
 	return int64(sig)
 }
 
-// Mask is the bits that every name matching the query word has in its Signature, or 0
-// (no test) for a word shorter than signatureRunes code points, whose completions do not all
+// Mask is the bits that every name matching the query word has in its Signature, or 0 (no
+// test) for a word shorter than signatureRunes code points, whose completions need not
 // share their first ones.
 func Mask(word string) int64 {
 	n := 0
