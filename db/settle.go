@@ -33,6 +33,16 @@ func EndedAuctions(ctx context.Context, idb bun.IDB, after EndPosition, limit in
 	return out, nil
 }
 
+// LatestEnd is the latest end_at of the auctions other than except (zero when there are
+// none): soft close may have moved it past what the seller set.
+func LatestEnd(ctx context.Context, idb bun.IDB, except int64) (time.Time, error) {
+	var end *time.Time
+	if err := idb.NewRaw("SELECT max(end_at) FROM auctions WHERE id <> ?", except).Scan(ctx, &end); err != nil || end == nil {
+		return time.Time{}, err
+	}
+	return *end, nil
+}
+
 // MarkClosed writes a's status DONE and its closing time.
 func MarkClosed(ctx context.Context, idb bun.IDB, a *Auction, at time.Time) error {
 	a.Status, a.ClosedAt, a.UpdatedAt = StatusDone, &at, at

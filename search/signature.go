@@ -1,6 +1,9 @@
 package search
 
-import "hash/fnv"
+import (
+	"hash/fnv"
+	"unicode/utf8"
+)
 
 // signatureRunes is how many leading code points of a word choose its bits in a
 // Signature: every word that a query word of at least that many code points begins starts
@@ -27,11 +30,7 @@ func Signature(name string) int64 {
 // test) for a word shorter than signatureRunes code points, whose completions need not
 // share their first ones.
 func Mask(word string) int64 {
-	n := 0
-	for range word {
-		n++
-	}
-	if n < signatureRunes {
+	if utf8.RuneCountInString(word) < signatureRunes {
 		return 0
 	}
 	return int64(wordBits(word))

@@ -462,7 +462,7 @@ func waitForRest(ctx context.Context, d *db.DB, lk *likes.Service, lastEnd time.
 		unsettled, err := chaos.Unsettled(ctx, d)
 		if err == nil {
 			var end time.Time
-			if err = d.NewRaw("SELECT max(end_at) FROM auctions WHERE id <> ?", probe).Scan(ctx, &end); end.After(lastEnd) {
+			if end, err = db.LatestEnd(ctx, d, probe); end.After(lastEnd) {
 				lastEnd = end
 			}
 		}
