@@ -83,3 +83,11 @@ func StmtCacheLenForTest(d *DB) int {
 	defer d.stmts.mu.Unlock()
 	return d.stmts.order.Len()
 }
+
+// LeadWordForTest evaluates the lead word of a search of words (listSQL.leadWord).
+func LeadWordForTest(ctx context.Context, d *DB, words []string) (string, error) {
+	var q listSQL
+	var lead string
+	err := d.NewRaw("SELECT "+q.leadWord(d, words), q.args...).Scan(ctx, &lead)
+	return lead, err
+}

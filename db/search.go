@@ -171,12 +171,7 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 	}
 	key := sortKey(f.Sort)
 	if masked {
-		only := make([]string, len(words))
-		for i := range words {
-			only[i] = completion(i)
-		}
-		lead := "(SELECT t.word FROM search_terms AS t WHERE t.word IN (" + strings.Join(only, ", ") + ") ORDER BY t.auctions, t.word LIMIT 1)"
-		conds := []string{"w.word = " + lead, "(w.sig & " + s.arg(mask) + ") = " + s.arg(mask)}
+		conds := []string{"w.word = " + s.leadWord(idb, words), "(w.sig & " + s.arg(mask) + ") = " + s.arg(mask)}
 		for _, w := range words {
 			conds = append(conds, containsExpr(idb, "x.search_words", s.arg(search.Needle(w))))
 		}
@@ -194,6 +189,31 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 	// The rows of the page, from the first word's index rows.
 	return s.page(summaryColumns("x", "x.auction_id AS id"), "("+ids+") AS m JOIN auction_words AS x ON x.auction_id = m.id AND x.word = "+completion(0),
 		"x", "x.auction_id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+}
+
+// leadWord is the word of the index whose run a query of several words reads: of the
+// query words that begin exactly one word, that word with the fewest auctions (ties: the
+// first in word order). It is the empty string, which no row has, when a query word
+// begins no word of the index (then nothing matches: the read ends at once), and when no
+// query word begins exactly one (another read serves those).
+//
+// Each query word's key is its completion's count of auctions, zero-padded to 12 digits,
+// then the word; empty when it has none; NULL when it has several, for which the sentinel
+// "~" stands in, above every key. The least key holds the lead: one scalar expression
+// with a subquery per query word, where an IN list on search_terms and a sort cost a scan
+// of search_terms in the statement's generic plan.
+func (s *listSQL) leadWord(idb bun.IDB, words []string) string {
+	pad, least := "lpad(min(t.auctions)::text, 12, '0')", "LEAST"
+	if idb.Dialect().Name() != dialect.PG {
+		pad, least = "printf('%012d', min(t.auctions))", "min" // min of several arguments
+	}
+	keys := make([]string, len(words))
+	for i, w := range words {
+		keys[i] = "COALESCE((SELECT CASE count(*) WHEN 1 THEN " + pad + " || min(t.word) WHEN 0 THEN '' END FROM (" +
+			"SELECT t.word, t.auctions FROM search_terms AS t WHERE t.word >= " + s.arg(w) + " AND t.word < " +
+			s.arg(search.PrefixEnd(w)) + " ORDER BY t.word LIMIT 2) AS t), '~')"
+	}
+	return "substr(" + least + "(" + strings.Join(keys, ", ") + "), 13)"
 }
 
 // lateral is the read, on PostgreSQL, of a query one of whose words has at most

@@ -321,3 +321,38 @@ func TestSearchReadsTheWayItShould(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchLeadsWithItsRarestExactWord checks the choice of the run that a search of
+// several words reads: the query word's only completion with the fewest auctions, and no
+// run at all (the empty word) when a query word begins no word of the index, for then
+// nothing can match and reading a common word's whole run would be wasted.
+func TestSearchLeadsWithItsRarestExactWord(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	u := insertUser(t, d, "lead@x").ID
+	for _, n := range []string{"Camera bag", "Camera lens", "Camera strap", "Leather bag", "Camping stove", "Watch"} {
+		a := &db.Auction{SellerID: u, Name: n, StartPrice: 10, CurrentPrice: 10,
+			Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+	}
+	_, err := db.CountSearchTerms(ctx, d)
+	require.NoError(t, err)
+	for words, want := range map[string]string{
+		"camera bag":   "bag",  // 2 auctions against 3
+		"bag camera":   "bag",  // whatever the order of the query
+		"camera lens":  "lens", // 1
+		"strap lens":   "lens", // 1 each: the first in word order
+		"came bag":     "bag",  // came: camera only; bag is rarer
+		"cam stove":    "stove",
+		"cam camp":     "camping", // cam begins two words, camp one
+		"camera zzz":   "",        // zzz begins nothing: no match, no run
+		"zzz camera":   "",
+		"cam wat zzz":  "",
+		"cam ca":       "", // no query word begins exactly one word
+		"watch camera": "watch",
+	} {
+		lead, err := db.LeadWordForTest(ctx, d, strings.Fields(words))
+		require.NoError(t, err)
+		assert.Equal(t, want, lead, words)
+	}
+}
