@@ -50,8 +50,8 @@ func ForceSearchPlanForTest(maxRuns, rangeCap int) (restore func()) {
 	return func() { searchMaxRuns, searchRangeCap = r, c }
 }
 
-// SearchAnsweredForTest has fn told which read gave each search's page (single, lateral
-// or completions) and returns what stops it (tests that call it must not be parallel).
+// SearchAnsweredForTest has fn told which read gave each search's page (single or
+// completions) and returns what stops it (tests that call it must not be parallel).
 func SearchAnsweredForTest(fn func(read string)) (restore func()) {
 	searchAnswered = fn
 	return func() { searchAnswered = nil }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gavelhq/gavel/search"
@@ -46,9 +45,8 @@ func answered(read string) {
 //     word, when each begins exactly one word, their runs joined on the sort key and ID
 //     (on PostgreSQL a merge of the sort indexes that reads the rows of the page only);
 //   - else the query word with at most searchMaxRuns completions in search_terms and the
-//     fewest auctions leads: the runs of its completions are read and merged in the
-//     sort's order, in one statement on PostgreSQL (lateral), after reading the
-//     completions on SQLite;
+//     fewest auctions leads: once the completions are read (completions), the runs of
+//     its completions, each in the sort's order, are merged;
 //   - when every query word begins more words than that, the longest leads: when it has
 //     fewer than searchRangeCap rows they are read whole and sorted, else it is common
 //     enough that walking the sort's index of auctions soon finds a page.
@@ -64,15 +62,6 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 			answered("single")
 			return out, wrapSearch(err)
 		}
-	}
-	pg := idb.Dialect().Name() == dialect.PG
-	if pg {
-		var q listSQL
-		if err := scanRead(ctx, idb, q.lateral(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
-			answered("lateral")
-			return out, wrapSearch(err)
-		}
-		// Nothing: no match, or no query word has few enough completions to lead.
 	}
 	completions, err := searchCompletions(ctx, idb, words, searchMaxRuns+1)
 	if err != nil {
@@ -97,8 +86,6 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	var q listSQL
 	var read string
 	switch {
-	case lead >= 0 && pg:
-		return nil, nil // the lateral read found nothing
 	case lead >= 0 && len(completions[lead]) == 1:
 		read = q.wordRun(idb, f, words, lead, nil, "w.word = ?", completions[lead][0].Word)
 	case lead >= 0:
@@ -106,8 +93,15 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		for i, t := range completions[lead] {
 			runs[i] = "SELECT * FROM (" + q.wordRun(idb, f, words, lead, nil, "w.word = ?", t.Word) + ") AS r" + fmt.Sprint(i)
 		}
-		// UNION, not UNION ALL: a name with two of the words is in both runs.
-		read = q.page("s.*", "("+strings.Join(runs, " UNION ")+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+		// A name with two of the words is in both runs, and must be kept once. PostgreSQL
+		// merges the runs in the sort's order (UNION ALL: a Merge Append of the runs'
+		// index scans) and keeps the first row of each auction, which the merge brings
+		// together; SQLite's UNION does both.
+		cols, union := "s.*", " UNION "
+		if idb.Dialect().Name() == dialect.PG {
+			cols, union = "DISTINCT ON (s."+sortKey(f.Sort)+", s.id) s.*", " UNION ALL "
+		}
+		read = q.page(cols, "("+strings.Join(runs, union)+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
 	default:
 		lead = 0
 		for i, w := range words {
@@ -214,19 +208,6 @@ func (s *listSQL) leadWord(idb bun.IDB, words []string) string {
 			s.arg(search.PrefixEnd(w)) + " ORDER BY t.word LIMIT 2) AS t), '~')"
 	}
 	return "substr(" + least + "(" + strings.Join(keys, ", ") + "), 13)"
-}
-
-// lateral is the read, on PostgreSQL, of a query one of whose words has at most
-// searchMaxRuns completions, and nothing for another: the completions of each query word
-// (c), the one with the fewest auctions leads (l), and the page of each run of its
-// completions, merged.
-func (s *listSQL) lateral(idb bun.IDB, words []string, f ListFilter) string {
-	with := "WITH c AS (" + s.completions(words, searchMaxRuns+1) + "), " +
-		"l AS (SELECT q FROM c GROUP BY q HAVING count(*) <= " + strconv.Itoa(searchMaxRuns) + " ORDER BY sum(auctions), q LIMIT 1) "
-	run := s.wordRun(idb, f, words, -1, nil, "w.word = c.word")
-	// DISTINCT: a name with two of the completions is in both runs.
-	return with + s.page("DISTINCT r.*", "c JOIN l ON l.q = c.q CROSS JOIN LATERAL ("+run+") AS r", "r", "r.id",
-		[]string{"(SELECT count(DISTINCT q) FROM c) = " + strconv.Itoa(len(words))}, ListFilter{Sort: f.Sort, Limit: f.Limit})
 }
 
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
