@@ -93,9 +93,10 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, store imagestore.Store
 		return res, fmt.Errorf("seed: %w", err)
 	}
 	log.Info("seed: analyzing", "elapsed", time.Since(start).Round(100*time.Millisecond))
-	// The auctions and their words are what every list reads: vacuum them; statistics
-	// suffice for the rest.
-	if err := d.Vacuum(ctx, "auctions", "auction_words"); err != nil {
+	// The auctions, their words and the words' completions are what every list reads:
+	// vacuum them (their index-only scans then skip the heap); statistics suffice for the
+	// rest.
+	if err := d.Vacuum(ctx, "auctions", "auction_words", "search_terms"); err != nil {
 		return res, err
 	}
 	if err := d.Analyze(ctx, "users", "auction_images"); err != nil {
