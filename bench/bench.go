@@ -33,6 +33,25 @@ func (r Report) String() string {
 		r.Name, r.RPS(), round(r.Mean), round(r.P50), round(r.P90), round(r.P99), round(r.Max), r.Requests, r.Errors)
 }
 
+// Sum is the runs of one scenario taken together: their requests and errors over their
+// time, and their mean latency (percentiles do not add up, so they are left out).
+func Sum(runs []Report) Report {
+	var r Report
+	var total time.Duration
+	for _, x := range runs {
+		r.Name = x.Name
+		r.Requests += x.Requests
+		r.Errors += x.Errors
+		r.Elapsed += x.Elapsed
+		total += x.Mean * time.Duration(x.Requests)
+		r.Max = max(r.Max, x.Max)
+	}
+	if r.Requests > 0 {
+		r.Mean = total / time.Duration(r.Requests)
+	}
+	return r
+}
+
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 
 // Load sends GETs to the URLs (round robin per client) from `clients` goroutines for

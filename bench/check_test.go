@@ -86,3 +86,20 @@ func TestPriceChangesAndLosses(t *testing.T) {
 		t.Errorf("lost %d unexpected %d unpublished %d", run.Lost, run.Unexpected, run.Unpublished)
 	}
 }
+
+func TestSumTakesRunsTogether(t *testing.T) {
+	runs := []Report{
+		{Name: "newest", Requests: 100, Errors: 1, Elapsed: time.Second, Mean: 10 * time.Millisecond, Max: 30 * time.Millisecond},
+		{Name: "newest", Requests: 300, Errors: 2, Elapsed: 3 * time.Second, Mean: 20 * time.Millisecond, Max: 50 * time.Millisecond},
+	}
+	s := Sum(runs)
+	if s.Name != "newest" || s.Requests != 400 || s.Errors != 3 || s.Elapsed != 4*time.Second || s.Max != 50*time.Millisecond {
+		t.Fatalf("sum: %+v", s)
+	}
+	if s.RPS() != 100 {
+		t.Fatalf("rate: %v, want 100 (400 requests in 4 s)", s.RPS())
+	}
+	if s.Mean != 17500*time.Microsecond { // (100 x 10 ms + 300 x 20 ms) / 400
+		t.Fatalf("mean: %v", s.Mean)
+	}
+}

@@ -43,6 +43,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	only := fs.String("scenario", "", "comma-separated scenarios (newest, deep-5000, ending-soon, search, search-mix); all by default")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load before each scenario")
 	cache := fs.String("cache", "", "the target's GAVEL_LIST_CACHE_TTL, to label the figures (0: off); the client cannot tell")
+	rounds := fs.Int("rounds", 1, "how many times to run the scenarios in turn; with more than one, each scenario's runs are also summed and compared with newest's: rounds spread the machine's drift over every scenario alike")
 	if help, err := parseFlags(fs, args[1:], stdout); help || err != nil {
 		return err
 	}
@@ -50,8 +51,8 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	if err != nil {
 		return err
 	}
-	if *clients < 1 || *duration <= 0 {
-		return fmt.Errorf("%w: --clients and --duration must be positive", errUsage)
+	if *clients < 1 || *duration <= 0 || *rounds < 1 {
+		return fmt.Errorf("%w: --clients, --duration and --rounds must be positive", errUsage)
 	}
 	client := bench.NewClient(*clients)
 	want := map[string]bool{}
@@ -63,23 +64,54 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	fmt.Fprintf(stdout, "%d clients, %s per scenario, against %s\n", *clients, *duration, *base)
 	fmt.Fprintln(stdout, cacheLine)
 	fmt.Fprintln(stdout, "clock: per request, from sending it to reading its whole answer (a closed loop: each client sends its next request when its answer is read)")
-	ran := 0
+	type scenario struct {
+		name string
+		urls []string
+		runs []bench.Report
+	}
+	var ran []*scenario
 	for _, sc := range bench.ListScenarios {
 		if len(want) > 0 && !want[sc.Name] {
 			continue
 		}
-		ran++
 		urls, err := sc.URLs(ctx, client, strings.TrimRight(*base, "/"))
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}
-		if *warmup > 0 {
-			bench.Load(ctx, client, sc.Name, urls, *clients, *warmup)
-		}
-		fmt.Fprintln(stdout, bench.Load(ctx, client, sc.Name, urls, *clients, *duration))
+		ran = append(ran, &scenario{name: sc.Name, urls: urls})
 	}
-	if ran == 0 {
+	if len(ran) == 0 {
 		return fmt.Errorf("%w: no scenario named %q", errUsage, *only)
+	}
+	for i := range *rounds {
+		if *rounds > 1 {
+			fmt.Fprintf(stdout, "round %d of %d\n", i+1, *rounds)
+		}
+		for _, sc := range ran {
+			if *warmup > 0 {
+				bench.Load(ctx, client, sc.name, sc.urls, *clients, *warmup)
+			}
+			r := bench.Load(ctx, client, sc.name, sc.urls, *clients, *duration)
+			sc.runs = append(sc.runs, r)
+			fmt.Fprintln(stdout, r)
+		}
+	}
+	if *rounds > 1 {
+		fmt.Fprintf(stdout, "the %d rounds summed (requests over measured time; %% of newest's rate summed alike):\n", *rounds)
+		var newest float64
+		for _, sc := range ran {
+			if sc.name == "newest" {
+				newest = bench.Sum(sc.runs).RPS()
+			}
+		}
+		for _, sc := range ran {
+			sum := bench.Sum(sc.runs)
+			line := fmt.Sprintf("%-12s %8.0f req/s  mean %7s  requests %d  errors %d", sum.Name, sum.RPS(), sum.Mean.Round(10*time.Microsecond), sum.Requests, sum.Errors)
+			if newest > 0 {
+				line += fmt.Sprintf("  %.1f %% of newest", 100*sum.RPS()/newest)
+			}
+			fmt.Fprintln(stdout, line)
+		}
 	}
 	return nil
 }

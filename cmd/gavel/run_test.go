@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,6 +274,31 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"seed", "-h"}, env, &out, io.Discard))
 	assert.Contains(t, out.String(), "-auctions", "a command with flags lists them")
+}
+
+// TestBenchListRoundsAreSummed runs the listing benchmark in rounds against a stand-in
+// API: every round runs each scenario, and the summary compares each with newest.
+func TestBenchListRoundsAreSummed(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.WriteString(w, `{"items":[]}`)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "list", "--url", srv.URL, "--scenario", "newest,search",
+		"--rounds", "2", "--duration", "100ms", "--warmup", "0", "--clients", "2"}, func(string) string { return "" }, &out, io.Discard)
+	require.NoError(t, err)
+	text := out.String()
+	assert.Contains(t, text, "round 1 of 2")
+	assert.Contains(t, text, "round 2 of 2")
+	assert.Equal(t, 6, strings.Count(text, " req/s  mean "), "a line per scenario and round, then the two sums:\n%s", text)
+	assert.Regexp(t, `(?m)^newest .* req/s .*errors 0  100\.0 % of newest$`, text)
+	assert.Regexp(t, `(?m)^search .* req/s .*errors 0  \d+\.\d % of newest$`, text)
+	assert.Positive(t, hits.Load())
+	err = run(context.Background(), []string{"bench", "list", "--url", srv.URL, "--rounds", "0"}, func(string) string { return "" }, &out, io.Discard)
+	assert.ErrorIs(t, err, errUsage)
 }
 
 func TestSeedSaysHowToLogIn(t *testing.T) {
