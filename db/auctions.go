@@ -36,11 +36,17 @@ func Now(ctx context.Context, idb bun.IDB) (time.Time, error) {
 	return t.UTC(), err
 }
 
+// indexName writes the search fields of the auction's name, which every write of a name
+// must write with it.
+func (a *Auction) indexName() {
+	a.SearchWords, a.SearchSig = search.Index(a.Name), search.Signature(a.Name)
+}
+
 // InsertAuction inserts a and sets its ID and times.
 func InsertAuction(ctx context.Context, idb bun.IDB, a *Auction) error {
 	t := time.Now().UTC().Truncate(time.Microsecond)
 	a.CreatedAt, a.UpdatedAt = t, t
-	a.SearchWords, a.SearchSig = search.Index(a.Name), search.Signature(a.Name)
+	a.indexName()
 	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
 		return fmt.Errorf("insert auction: %w", err)
 	}
@@ -116,7 +122,7 @@ func AuctionViewByID(ctx context.Context, idb bun.IDB, id, viewerID int64) (*Auc
 // when the conditions do not hold.
 func UpdateAuctionIfEditable(ctx context.Context, idb bun.IDB, a *Auction) error {
 	a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	a.SearchWords, a.SearchSig = search.Index(a.Name), search.Signature(a.Name)
+	a.indexName()
 	res, err := idb.NewUpdate().Model(a).
 		Column("name", "description", "start_price", "current_price", "start_at", "end_at", "updated_at",
 			"reserve_price", "buy_now_price", "extension_seconds", "original_end_at", "search_words", "search_sig").

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gavelhq/gavel/search"
@@ -151,8 +152,7 @@ func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
 	// A word's only completion, or NULL (which matches no row) when it has none or several.
 	// Each use adds its arguments, so it is called in the order of the text.
 	completion := func(i int) string {
-		return "(SELECT CASE WHEN count(*) = 1 THEN min(t.word) END FROM (SELECT t.word FROM search_terms AS t WHERE t.word >= " +
-			s.arg(words[i]) + " AND t.word < " + s.arg(search.PrefixEnd(words[i])) + " ORDER BY t.word LIMIT 2) AS t)"
+		return "(SELECT CASE WHEN count(*) = 1 THEN min(t.word) END FROM (" + s.terms("t.word", words[i], 2) + ") AS t)"
 	}
 	if len(words) == 1 {
 		return s.wordRun(idb, f, words, 0, nil, "w.word = "+completion(0))
@@ -204,8 +204,7 @@ func (s *listSQL) leadWord(idb bun.IDB, words []string) string {
 	keys := make([]string, len(words))
 	for i, w := range words {
 		keys[i] = "COALESCE((SELECT CASE count(*) WHEN 1 THEN " + pad + " || min(t.word) WHEN 0 THEN '' END FROM (" +
-			"SELECT t.word, t.auctions FROM search_terms AS t WHERE t.word >= " + s.arg(w) + " AND t.word < " +
-			s.arg(search.PrefixEnd(w)) + " ORDER BY t.word LIMIT 2) AS t), '~')"
+			s.terms("t.word, t.auctions", w, 2) + ") AS t), '~')"
 	}
 	return "substr(" + least + "(" + strings.Join(keys, ", ") + "), 13)"
 }
@@ -251,10 +250,16 @@ func searchCompletions(ctx context.Context, idb bun.IDB, words []string, limit i
 func (s *listSQL) completions(words []string, limit int) string {
 	parts := make([]string, len(words))
 	for i, w := range words {
-		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %d AS q, word, auctions FROM search_terms WHERE word >= %s AND word < %s ORDER BY word LIMIT %d) AS c%d",
-			i, s.arg(w), s.arg(search.PrefixEnd(w)), limit, i)
+		parts[i] = fmt.Sprintf("SELECT * FROM (%s) AS c%d", s.terms(fmt.Sprintf("%d AS q, t.word, t.auctions", i), w, limit), i)
 	}
 	return strings.Join(parts, " UNION ALL ")
+}
+
+// terms reads up to limit words of search_terms (alias t) that word begins, in word
+// order, as cols; it adds its arguments.
+func (s *listSQL) terms(cols, word string, limit int) string {
+	return "SELECT " + cols + " FROM search_terms AS t WHERE t.word >= " + s.arg(word) + " AND t.word < " +
+		s.arg(search.PrefixEnd(word)) + " ORDER BY t.word LIMIT " + strconv.Itoa(limit)
 }
 
 // CountSearchTerms counts again how many auctions have each word of search_terms, which
