@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,4 +60,56 @@ func TestStatementCacheClosesOnlyWhatNoReadRuns(t *testing.T) {
 	}
 	wg.Wait()
 	assert.LessOrEqual(t, db.StmtCacheLenForTest(d), db.StmtCacheSizeForTest)
+}
+
+// Every list read keeps its generic plan from its first run on a connection: never
+// planned again for its arguments, not even the pages after a cursor or within a price
+// range, for which PostgreSQL's default (plan_cache_mode auto) plans every run. A URL
+// that sets plan_cache_mode has its way.
+func TestListReadsArePlannedOncePerConnection(t *testing.T) {
+	if !testenv.Postgres() {
+		t.Skip("plan caching is PostgreSQL's; SQLite reads are formatted by bun")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	d.SetMaxOpenConns(1) // every read and the check below share one session
+	seller := insertUser(t, d, "plans@x")
+	for i := range 30 {
+		a := &db.Auction{SellerID: seller.ID, Name: fmt.Sprintf("brass lamp %d", i), Description: "long words",
+			StartPrice: int64(1 + i), CurrentPrice: int64(1 + i), Status: db.StatusPending,
+			StartAt: time.Now().Add(-time.Hour), EndAt: time.Now().Add(time.Duration(i+1) * time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+	}
+	low, high := int64(3), int64(25)
+	for i := range 8 {
+		after := &db.ListPosition{Time: time.Now().Add(time.Duration(i) * time.Hour), ID: 1}
+		_, err := db.ListAuctions(ctx, d, db.ListFilter{Sort: db.SortEndingSoon, Status: db.StatusPending,
+			MinPrice: &low, MaxPrice: &high, After: after, Limit: 21})
+		require.NoError(t, err)
+		_, err = db.ListAuctions(ctx, d, db.ListFilter{Sort: db.SortPriceAsc, Q: "lamp", Limit: 21})
+		require.NoError(t, err)
+	}
+	var plans struct {
+		Statements int64 `bun:"statements"`
+		Custom     int64 `bun:"custom"`
+		Generic    int64 `bun:"generic"`
+	}
+	require.NoError(t, d.NewRaw(`SELECT count(*) AS statements, coalesce(sum(custom_plans), 0) AS custom,
+		coalesce(sum(generic_plans), 0) AS generic FROM pg_prepared_statements`).Scan(ctx, &plans))
+	assert.GreaterOrEqual(t, plans.Statements, int64(2), "the reads are prepared")
+	assert.Zero(t, plans.Custom, "no read planned for its arguments")
+	assert.GreaterOrEqual(t, plans.Generic, int64(2))
+
+	raw := testenv.DatabaseURL(t)
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	own, err := db.Open(ctx, raw+sep+"plan_cache_mode=auto", "")
+	require.NoError(t, err)
+	defer own.Close()
+	var mode string
+	require.NoError(t, own.NewRaw("SHOW plan_cache_mode").Scan(ctx, &mode))
+	assert.Equal(t, "auto", mode)
 }
