@@ -117,8 +117,8 @@ func openPostgres(dsn string) *DB {
 // (auto) plans a statement for its arguments five times on each connection before it
 // weighs the generic plan, and keeps planning every time when the generic plan's estimate
 // is the dearer, as it is for a page after a cursor or within a price range: measured at a
-// million auctions, those planned on every read, 140 µs each, about twice the cost of
-// running them (docs/BENCHMARKS.md).
+// million auctions, those planned on every read, 140 µs each, two to three times the cost
+// of running them (docs/BENCHMARKS.md, "the fifth session").
 func genericPlans(conf *pgdriver.Config) {
 	params := map[string]any{"plan_cache_mode": "force_generic_plan"}
 	for k, v := range conf.ConnParams { // the URL's own, plan_cache_mode included
