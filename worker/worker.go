@@ -59,6 +59,7 @@ func Run(ctx context.Context, log *slog.Logger, d *db.DB, rdb redis.UniversalCli
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.PollInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
+		RetryDelayFunc:           retryDelay,
 		Logger:                   asynqLogger{log},
 		BaseContext:              func() context.Context { return ctx },
 	})
@@ -146,6 +147,19 @@ func handleBidDecide(log *slog.Logger, b *auction.Bidding, client *asynq.Client,
 			}
 		}
 	}
+}
+
+// retryDelay is how long a failed task waits before its next try. A bid's decision tries
+// again within a second at first, at most 5 s apart: a bidder is waiting for it, and what
+// fails it is most often passing (a connection that died with a restarted PostgreSQL
+// fails its next statement). Under Asynq's default (15 s and more) such a bid waited for
+// the scheduler's reconcile-bids, which decides the bids pending for 5 s. Other tasks keep
+// the default.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if t.Type() == jobs.TypeBidDecide {
+		return min(250*time.Millisecond<<min(max(n-1, 0), 5), 5*time.Second)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 // sleep waits for d (nothing when d <= 0), false when ctx ended first.

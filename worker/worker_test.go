@@ -318,3 +318,25 @@ func TestWindowDecideTaskComesBackForAHeldAuction(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, db.BidLeading, got.Status, "decided by the task that skipped its auction")
 }
+
+// A failed decision tries again soon, within a second at first and never more than 5 s
+// apart (the age at which the scheduler's reconcile-bids would decide its bids instead);
+// other tasks keep Asynq's backoff.
+func TestDecisionsRetrySoon(t *testing.T) {
+	decide, _ := jobs.NewBidDecideTask(1, 1)
+	var prev time.Duration
+	for n := 1; n <= 25; n++ {
+		d := retryDelay(n, errors.New("EOF"), decide)
+		if n == 1 && d > time.Second {
+			t.Errorf("first retry of a decision after %v, want within 1s", d)
+		}
+		if d > 5*time.Second || d < prev {
+			t.Errorf("retry %d of a decision after %v (the one before: %v), want growing and at most 5s", n, d, prev)
+		}
+		prev = d
+	}
+	bidLog, _ := jobs.NewBidLogTask([]int64{1})
+	if d := retryDelay(1, errors.New("EOF"), bidLog); d < 15*time.Second {
+		t.Errorf("first retry of a bid log after %v, want Asynq's default (15s or more)", d)
+	}
+}
