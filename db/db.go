@@ -5,6 +5,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -102,7 +103,7 @@ func openPostgres(dsn string) *DB {
 	// pgdriver's 10 s read timeout would cut off a long index build in a migration or a
 	// bulk load; requests are bounded by their contexts instead.
 	conn := pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("gavel"),
-		pgdriver.WithReadTimeout(10*time.Minute), genericPlans)
+		pgdriver.WithReadTimeout(10*time.Minute), genericPlans, pgdriver.WithResetSessionFunc(stillOpen))
 	sqldb := sql.OpenDB(conn)
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
@@ -125,6 +126,18 @@ func genericPlans(conf *pgdriver.Config) {
 		params[k] = v
 	}
 	conf.ConnParams = params
+}
+
+// stillOpen is checked before a pooled connection is used again: one the server closed
+// (a restart, a crash, pg_terminate_backend) is reported bad, so that database/sql takes
+// another or opens one, where pgdriver would fail the next statement with EOF and only
+// then drop the connection. After a PostgreSQL restart each pooled connection used to
+// fail one task or request that way.
+func stillOpen(_ context.Context, cn *pgdriver.Conn) error {
+	if closedByServer(cn.Conn()) {
+		return driver.ErrBadConn
+	}
+	return nil
 }
 
 func openSQLite(path string) *DB {
