@@ -10,7 +10,8 @@ import (
 // closedByServer reports whether the server has closed c or sent it something unasked
 // (PostgreSQL's last words before it closes a session: a FATAL error at a shutdown or a
 // pg_terminate_backend), without waiting and without taking what it sent: one recv with
-// MSG_PEEK and MSG_DONTWAIT. A connection that is not a socket is taken as open.
+// MSG_PEEK and MSG_DONTWAIT. Anything unasked drops the connection, which costs at worst a
+// new one. A connection whose socket it cannot reach (TLS) is taken as open.
 func closedByServer(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
