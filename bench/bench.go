@@ -52,6 +52,11 @@ func Sum(runs []Report) Report {
 	return r
 }
 
+// Brief is String without the percentiles, for a Sum.
+func (r Report) Brief() string {
+	return fmt.Sprintf("%-12s %8.0f req/s  mean %7s  requests %d  errors %d", r.Name, r.RPS(), round(r.Mean), r.Requests, r.Errors)
+}
+
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 
 // Load sends GETs to the URLs (round robin per client) from `clients` goroutines for

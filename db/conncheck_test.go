@@ -41,6 +41,10 @@ func TestAClosedPooledConnectionIsNotUsedAgain(t *testing.T) {
 
 	_, err = db.ListAuctions(ctx, d, db.ListFilter{Sort: db.SortNewest, Limit: 21}) // prepared on the connection
 	require.NoError(t, err)
+	var first, again int64
+	require.NoError(t, d.NewRaw("SELECT pg_backend_pid()").Scan(ctx, &first))
+	require.NoError(t, d.NewRaw("SELECT pg_backend_pid()").Scan(ctx, &again))
+	require.Equal(t, first, again, "a connection the server did not close is kept")
 	terminate()
 	var one int
 	require.NoError(t, d.NewRaw("SELECT 1").Scan(ctx, &one), "a plain statement after its connection was closed")

@@ -24,9 +24,10 @@ func closedByServer(c net.Conn) bool {
 	closed := false
 	var b [1]byte
 	if err := raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// n == 0 without an error is the end of the stream; EAGAIN: nothing to read, open.
-		closed = n > 0 || (err == nil && n == 0) || (err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR)
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// No error: a byte unasked, or none at the end of the stream. EAGAIN: nothing to
+		// read, so open.
+		closed = err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR
 		return true // done: never wait for the socket to become readable
 	}); err != nil {
 		return true

@@ -98,15 +98,16 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, stdout i
 	}
 	if *rounds > 1 {
 		fmt.Fprintf(stdout, "the %d rounds summed (requests over measured time; %% of newest's rate summed alike):\n", *rounds)
+		sums := make([]bench.Report, len(ran))
 		var newest float64
-		for _, sc := range ran {
+		for i, sc := range ran {
+			sums[i] = bench.Sum(sc.runs)
 			if sc.name == "newest" {
-				newest = bench.Sum(sc.runs).RPS()
+				newest = sums[i].RPS()
 			}
 		}
-		for _, sc := range ran {
-			sum := bench.Sum(sc.runs)
-			line := fmt.Sprintf("%-12s %8.0f req/s  mean %7s  requests %d  errors %d", sum.Name, sum.RPS(), sum.Mean.Round(10*time.Microsecond), sum.Requests, sum.Errors)
+		for _, sum := range sums {
+			line := sum.Brief()
 			if newest > 0 {
 				line += fmt.Sprintf("  %.1f %% of newest", 100*sum.RPS()/newest)
 			}
