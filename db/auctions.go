@@ -340,7 +340,7 @@ func ListAuctions(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSumm
 // auction_words (alias w), which copies them.
 func summaryColumns(alias, id string) string {
 	cols := []string{id}
-	for _, c := range []string{"name", "current_price", "status", "start_at", "end_at", "bid_count", "like_count", "seller_id", "created_at", "thumbnail_id"} {
+	for _, c := range summaryNames[1:] {
 		cols = append(cols, alias+"."+c)
 	}
 	return strings.Join(cols, ", ")

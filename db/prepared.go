@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,7 +107,43 @@ func scanRead(ctx context.Context, idb bun.IDB, query string, args []any, dest a
 		return err
 	}
 	defer rows.Close()
+	if out, ok := dest.(*[]AuctionSummary); ok {
+		if scanned, err := scanSummaries(rows, out); scanned {
+			return err
+		}
+	}
 	return d.ScanRows(ctx, rows, dest)
+}
+
+// summaryNames are the columns of an AuctionSummary, in the order of summaryColumns.
+var summaryNames = []string{"id", "name", "current_price", "status", "start_at", "end_at",
+	"bid_count", "like_count", "seller_id", "created_at", "thumbnail_id"}
+
+// scanSummaries reads a page of summaries straight into out when rows has exactly the
+// columns of summaryColumns, in order, and reports whether it did (if not, it has read
+// nothing). Every list read is such a page: bun's scan by reflection, which looks up each
+// column's field by name for each row, was about a seventh of the API's CPU on a list.
+// TestSummariesScanAsBunScansThem pins the two.
+func scanSummaries(rows *sql.Rows, out *[]AuctionSummary) (bool, error) {
+	cols, err := rows.Columns()
+	if err != nil || !slices.Equal(cols, summaryNames) {
+		return false, nil
+	}
+	*out = (*out)[:0]
+	var thumbnail sql.NullInt64
+	for rows.Next() {
+		var s AuctionSummary
+		if err := rows.Scan(&s.ID, &s.Name, &s.CurrentPrice, &s.Status, &s.StartAt, &s.EndAt,
+			&s.BidCount, &s.LikeCount, &s.SellerID, &s.CreatedAt, &thumbnail); err != nil {
+			return true, err
+		}
+		if thumbnail.Valid {
+			id := thumbnail.Int64
+			s.ThumbnailID = &id
+		}
+		*out = append(*out, s)
+	}
+	return true, rows.Err()
 }
 
 // sendable reports whether the driver can send each argument as a parameter.

@@ -12,6 +12,7 @@ import (
 	"github.com/gavelhq/gavel/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 )
 
 // The list reads' statement cache (PostgreSQL): a statement pushed out while a read runs
@@ -112,4 +113,53 @@ func TestListReadsArePlannedOncePerConnection(t *testing.T) {
 	var mode string
 	require.NoError(t, own.NewRaw("SHOW plan_cache_mode").Scan(ctx, &mode))
 	assert.Equal(t, "auto", mode)
+}
+
+// Every list read's page is scanned by scanSummaries on PostgreSQL's prepared path; in a
+// transaction the same reads are formatted and scanned by bun. Both must give the same
+// summaries, to the time zone of each time and the thumbnail of each row, for every shape
+// of read (a sort of auctions, one word, two words, a prefix of several words).
+func TestSummariesScanAsBunScansThem(t *testing.T) {
+	if !testenv.Postgres() {
+		t.Skip("only PostgreSQL's list reads are prepared and scanned without bun")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	d := testenv.DB(t)
+	seller := insertUser(t, d, "scan@x")
+	for i := range 7 {
+		a := &db.Auction{SellerID: seller.ID, Name: fmt.Sprintf("copper kettle %d", i), Description: "a kettle",
+			StartPrice: int64(10 + i), CurrentPrice: int64(10 + i), Status: db.StatusPending,
+			StartAt: time.Now().Add(-time.Hour), EndAt: time.Now().Add(time.Duration(i+1) * time.Hour)}
+		if i%3 == 0 {
+			a.Name = fmt.Sprintf("copper kettledrum %d", i)
+		}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		if i%2 == 0 {
+			_, err := d.NewRaw("UPDATE auctions SET thumbnail_id = ?, bid_count = ?, like_count = ? WHERE id = ?",
+				1000+i, i, 2*i, a.ID).Exec(ctx)
+			require.NoError(t, err)
+		}
+	}
+	reads := []db.ListFilter{
+		{Sort: db.SortNewest, Limit: 21},
+		{Sort: db.SortEndingSoon, Status: db.StatusPending, Limit: 21},
+		{Sort: db.SortPriceDesc, Q: "kettle", Limit: 21},
+		{Sort: db.SortMostBids, Q: "copper kettle", Limit: 21},
+		{Sort: db.SortPopular, Q: "kett", Limit: 21},
+	}
+	for _, f := range reads {
+		prepared, err := db.ListAuctions(ctx, d, f)
+		require.NoError(t, err)
+		var formatted []db.AuctionSummary
+		require.NoError(t, d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			formatted, err = db.ListAuctions(ctx, tx, f)
+			return err
+		}))
+		require.NotEmpty(t, prepared, "%+v", f)
+		assert.Equal(t, formatted, prepared, "%+v", f)
+		for i := range prepared {
+			assert.Equal(t, formatted[i].CreatedAt.Location().String(), prepared[i].CreatedAt.Location().String())
+		}
+	}
 }
