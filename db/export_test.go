@@ -57,6 +57,14 @@ func SearchAnsweredForTest(fn func(read string)) (restore func()) {
 	return func() { searchAnswered = nil }
 }
 
+// ForgetCompletionsForTest empties the memo of lone words' completions (tests that call it
+// must not be parallel).
+func ForgetCompletionsForTest() {
+	wordCompletions.mu.Lock()
+	defer wordCompletions.mu.Unlock()
+	wordCompletions.words = nil
+}
+
 // StmtCacheSizeForTest is how many statements the cache keeps.
 const StmtCacheSizeForTest = stmtCacheSize
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gavelhq/gavel/search"
 	"github.com/uptrace/bun"
@@ -57,7 +58,16 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		return nil, nil
 	}
 	var out []AuctionSummary
-	if searchMaxRuns >= 1 {
+	n, seen := wordCompletions.get(words)
+	switch {
+	case seen && n >= 2 && n <= searchMaxRuns:
+		// A lone word last seen with n completions: its runs, if it still has n.
+		var q listSQL
+		if err := scanRead(ctx, idb, q.remembered(idb, words[0], n, f), q.args, &out); err != nil || len(out) > 0 {
+			answered("remembered")
+			return out, wrapSearch(err)
+		}
+	case searchMaxRuns >= 1 && !(seen && n != 1):
 		var q listSQL
 		if err := scanRead(ctx, idb, q.single(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
 			answered("single")
@@ -68,6 +78,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	if err != nil {
 		return nil, wrapSearch(err)
 	}
+	wordCompletions.set(words, len(completions[0]))
 	lead, leadAuctions := -1, int64(0)
 	for i, ts := range completions {
 		if len(ts) == 0 {
@@ -87,22 +98,9 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	var q listSQL
 	var read string
 	switch {
-	case lead >= 0 && len(completions[lead]) == 1:
-		read = q.wordRun(idb, f, words, lead, nil, "w.word = ?", completions[lead][0].Word)
 	case lead >= 0:
-		runs := make([]string, len(completions[lead]))
-		for i, t := range completions[lead] {
-			runs[i] = "SELECT * FROM (" + q.wordRun(idb, f, words, lead, nil, "w.word = ?", t.Word) + ") AS r" + fmt.Sprint(i)
-		}
-		// A name with two of the words is in both runs, and must be kept once. PostgreSQL
-		// merges the runs in the sort's order (UNION ALL: a Merge Append of the runs'
-		// index scans) and keeps the first row of each auction, which the merge brings
-		// together; SQLite's UNION does both.
-		cols, union := "s.*", " UNION "
-		if idb.Dialect().Name() == dialect.PG {
-			cols, union = "DISTINCT ON (s."+sortKey(f.Sort)+", s.id) s.*", " UNION ALL "
-		}
-		read = q.page(cols, "("+strings.Join(runs, union)+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+		ts := completions[lead]
+		read = q.mergedRuns(idb, f, words, lead, len(ts), func(i int) string { return "w.word = " + q.arg(ts[i].Word) })
 	default:
 		lead = 0
 		for i, w := range words {
@@ -207,6 +205,77 @@ func (s *listSQL) leadWord(idb bun.IDB, words []string) string {
 			s.terms("t.word, t.auctions", w, 2) + ") AS t), '~')"
 	}
 	return "substr(" + least + "(" + strings.Join(keys, ", ") + "), 13)"
+}
+
+// mergedRuns is a page of f merged, in the order of the sort, from n runs of
+// auction_words (wordRun), run i kept by match(i), a condition on w.word that adds its
+// arguments. A name in several runs is kept once.
+func (s *listSQL) mergedRuns(idb bun.IDB, f ListFilter, words []string, lead, n int, match func(i int) string) string {
+	if n == 1 {
+		return s.wordRun(idb, f, words, lead, nil, match(0))
+	}
+	runs := make([]string, n)
+	for i := range runs {
+		runs[i] = "SELECT * FROM (" + s.wordRun(idb, f, words, lead, nil, match(i)) + ") AS r" + strconv.Itoa(i)
+	}
+	// PostgreSQL merges the runs in the sort's order (UNION ALL: a Merge Append of the
+	// runs' index scans) and keeps the first row of each auction, which the merge brings
+	// together; SQLite's UNION does both.
+	cols, union := "s.*", " UNION "
+	if idb.Dialect().Name() == dialect.PG {
+		cols, union = "DISTINCT ON (s."+sortKey(f.Sort)+", s.id) s.*", " UNION ALL "
+	}
+	return s.page(cols, "("+strings.Join(runs, union)+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+}
+
+// remembered is the read of a lone query word that had n completions (2 or more) when
+// last seen: the merge of their runs, one statement where the first read and the
+// completions' would be two or three. c numbers the completions in word order; run i reads
+// the i-th, when there are still exactly n (else no run reads anything, and the reads
+// after it serve the word).
+func (s *listSQL) remembered(idb bun.IDB, word string, n int, f ListFilter) string {
+	cte := "WITH c AS (SELECT t.word, row_number() OVER (ORDER BY t.word) AS k FROM (" + s.terms("t.word", word, n+1) + ") AS t) "
+	return cte + s.mergedRuns(idb, f, []string{word}, 0, n, func(i int) string {
+		return fmt.Sprintf("w.word = (SELECT c.word FROM c WHERE c.k = %d AND (SELECT count(*) FROM c) = %d)", i+1, n)
+	})
+}
+
+// completionMemo remembers, for lone query words, how many words of the index each began
+// when last searched, so that a prefix such as "wat" is read in one statement the next
+// time (listSQL.remembered). It only chooses the first statement: that statement checks
+// the count again, so an entry gone stale (the index gained or lost a completion) costs a
+// statement, never a wrong page. It holds up to max words, and starts over when full.
+type completionMemo struct {
+	mu    sync.Mutex
+	max   int
+	words map[string]int
+}
+
+var wordCompletions = &completionMemo{max: 10_000}
+
+// get is how many completions the query's lone word had when last searched, if it was.
+func (m *completionMemo) get(words []string) (int, bool) {
+	if len(words) != 1 {
+		return 0, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.words[words[0]]
+	return n, ok
+}
+
+// set remembers that the query's lone word has n completions (of at most searchMaxRuns+1
+// read: more count as searchMaxRuns+1).
+func (m *completionMemo) set(words []string, n int) {
+	if len(words) != 1 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.words == nil || len(m.words) >= m.max {
+		m.words = make(map[string]int)
+	}
+	m.words[words[0]] = n
 }
 
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
