@@ -48,7 +48,9 @@ func answered(read string) {
 //     (on PostgreSQL a merge of the sort indexes that reads the rows of the page only);
 //   - else the query word with at most searchMaxRuns completions in search_terms and the
 //     fewest auctions leads: once the completions are read (completions), the runs of
-//     its completions, each in the sort's order, are merged;
+//     its completions, each in the sort's order, are merged; a lone query word whose
+//     completions were counted before (wordCompletions) is read that way in one statement
+//     (remembered), the first read skipped, while it still has as many;
 //   - when every query word begins more words than that, the longest leads: when it has
 //     fewer than searchRangeCap rows they are read whole and sorted, else it is common
 //     enough that walking the sort's index of auctions soon finds a page.
