@@ -245,7 +245,7 @@ func (s *listSQL) remembered(idb bun.IDB, word string, n int, f ListFilter) stri
 // completionMemo remembers, for lone query words, how many words of the index each began
 // when last searched, so that a prefix such as "wat" is read in one statement the next
 // time (listSQL.remembered). It only chooses the first statement: that statement checks
-// the count again, so an entry gone stale (the index gained or lost a completion) costs a
+// the count again, so an entry gone stale (the index gained a completion) costs a
 // statement, never a wrong page. It holds up to max words, and starts over when full.
 type completionMemo struct {
 	mu    sync.Mutex
