@@ -65,6 +65,14 @@ func ForgetCompletionsForTest() {
 	wordCompletions.words = nil
 }
 
+// PruneBatchForTest sets how many words PruneSearchTerms looks at per transaction and
+// returns what restores it (tests that call it must not be parallel).
+func PruneBatchForTest(n int) (restore func()) {
+	old := pruneBatch
+	pruneBatch = n
+	return func() { pruneBatch = old }
+}
+
 // StmtCacheSizeForTest is how many statements the cache keeps.
 const StmtCacheSizeForTest = stmtCacheSize
 

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"github.com/gavelhq/gavel/search"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // How a search reads its page (listSearch), as variables so tests can force each way on
@@ -245,7 +247,7 @@ func (s *listSQL) remembered(idb bun.IDB, word string, n int, f ListFilter) stri
 // completionMemo remembers, for lone query words, how many words of the index each began
 // when last searched, so that a prefix such as "wat" is read in one statement the next
 // time (listSQL.remembered). It only chooses the first statement: that statement checks
-// the count again, so an entry gone stale (the index gained a completion) costs a
+// the count again, so an entry gone stale (the index gained or lost a completion) costs a
 // statement, never a wrong page. It holds up to max words, and starts over when full.
 type completionMemo struct {
 	mu    sync.Mutex
@@ -342,6 +344,79 @@ func CountSearchTerms(ctx context.Context, idb bun.IDB) (int64, error) {
 		return 0, fmt.Errorf("count search terms: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// pruneBatch is how many words of search_terms one transaction of PruneSearchTerms looks
+// at, so that the writers it holds off wait for a batch, not for the whole table.
+var pruneBatch = 5000
+
+// PruneSearchTerms deletes the words of search_terms that no auction's name has any more
+// (renamed or deleted since), so that the table does not grow with every word ever
+// written and a prefix's completions are the words it can find; it returns how many it
+// deleted. It is the scheduler's count-search-words, with CountSearchTerms.
+//
+// A writer of an auction inserts its word rows, then the words into search_terms (ON
+// CONFLICT DO NOTHING, which takes no lock on a row that is there). On PostgreSQL each
+// batch therefore first locks search_terms against writers (SHARE ROW EXCLUSIVE: an
+// INSERT's ROW EXCLUSIVE waits for it, and it waits for the writers that have inserted
+// into search_terms and not committed), so that its test sees every word row written by
+// a writer that found its words there, and a writer that comes after re-inserts a word
+// the batch deleted. A lock not granted within a second ends the run (a long load holds
+// it): the next run goes on. SQLite has one writer at a time.
+func PruneSearchTerms(ctx context.Context, d *DB) (int64, error) {
+	var deleted int64
+	after := ""
+	for {
+		var n int64
+		var last string
+		done := false
+		err := d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if d.Kind == Postgres {
+				if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '1s'"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "LOCK TABLE search_terms IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+					return err
+				}
+			}
+			var words []string
+			if err := tx.NewRaw("SELECT word FROM search_terms WHERE word > ? ORDER BY word LIMIT ?", after, pruneBatch).
+				Scan(ctx, &words); err != nil {
+				return err
+			}
+			if len(words) < pruneBatch {
+				done = true
+			}
+			if len(words) == 0 {
+				return nil
+			}
+			last = words[len(words)-1]
+			res, err := tx.NewRaw(`DELETE FROM search_terms WHERE word > ? AND word <= ?
+				AND NOT EXISTS (SELECT 1 FROM auction_words AS w WHERE w.word = search_terms.word)`, after, last).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if lockNotGranted(err) {
+			return deleted, nil
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("prune search terms: %w", err)
+		}
+		deleted += n
+		if done {
+			return deleted, nil
+		}
+		after = last
+	}
+}
+
+// lockNotGranted reports PostgreSQL's lock_timeout.
+func lockNotGranted(err error) bool {
+	var pe pgdriver.Error
+	return errors.As(err, &pe) && pe.Field('C') == "55P03"
 }
 
 // containsExpr tests that column holds the string arg (a placeholder) as a substring.

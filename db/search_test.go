@@ -364,6 +364,114 @@ func TestRememberedCompletionsAreCheckedAgain(t *testing.T) {
 	check("remembered")
 }
 
+// TestPruneSearchTermsDropsOnlyDeadWords checks that the words no name has any more, after
+// a rename and a delete, leave search_terms, batch after batch, and that the others stay.
+func TestPruneSearchTermsDropsOnlyDeadWords(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	u := insertUser(t, d, "prune@x").ID
+	var ids []int64
+	for _, n := range []string{"Zebra lamp", "Yak lamp", "Okapi figurine"} {
+		a := &db.Auction{SellerID: u, Name: n, StartPrice: 10, CurrentPrice: 10,
+			Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+		require.NoError(t, db.InsertAuction(ctx, d, a))
+		ids = append(ids, a.ID)
+	}
+	a, err := db.AuctionByID(ctx, d, ids[0], false)
+	require.NoError(t, err)
+	a.Name = "Giraffe lamp"
+	require.NoError(t, db.UpdateAuctionIfEditable(ctx, d, a))
+	_, err = db.DeleteAuctionIfEditable(ctx, d, ids[2], u)
+	require.NoError(t, err)
+	terms := func() []string {
+		var words []string
+		require.NoError(t, d.NewRaw("SELECT word FROM search_terms ORDER BY word").Scan(ctx, &words))
+		return words
+	}
+	require.Equal(t, []string{"figurine", "giraffe", "lamp", "okapi", "yak", "zebra"}, terms())
+	defer db.PruneBatchForTest(2)()
+	n, err := db.PruneSearchTerms(ctx, d)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, n)
+	assert.Equal(t, []string{"giraffe", "lamp", "yak"}, terms())
+	problems, err := db.CheckWordIndex(ctx, d)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+	// Nothing more to prune.
+	n, err = db.PruneSearchTerms(ctx, d)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+// TestPruneKeepsTheWordOfAnAuctionBeingWritten prunes while a writer's transaction has
+// found its word in search_terms (left there, dead, by a deleted auction) and not yet
+// committed, and checks what the writer is then told: a search for the word finds its
+// auction. A prune that did not wait for the writer would delete the word, and hide the
+// auction from every search.
+func TestPruneKeepsTheWordOfAnAuctionBeingWritten(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	u := insertUser(t, d, "prune-race@x").ID
+	newAuction := func() *db.Auction {
+		return &db.Auction{SellerID: u, Name: "Wooden tapir", StartPrice: 10, CurrentPrice: 10,
+			Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+	}
+	gone := newAuction()
+	require.NoError(t, db.InsertAuction(ctx, d, gone))
+	_, err := db.DeleteAuctionIfEditable(ctx, d, gone.ID, u)
+	require.NoError(t, err)
+
+	tx, err := d.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	a := newAuction()
+	require.NoError(t, db.InsertAuction(ctx, tx, a))
+	pruned := make(chan error, 1)
+	go func() {
+		_, err := db.PruneSearchTerms(ctx, d)
+		pruned <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the prune runs, or waits for the writer
+	require.NoError(t, tx.Commit())
+	require.NoError(t, <-pruned)
+
+	page, err := db.ListAuctions(ctx, d, db.ListFilter{Q: "tapir", Sort: db.SortNewest, Limit: 5})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	assert.Equal(t, a.ID, page[0].ID)
+	problems, err := db.CheckWordIndex(ctx, d)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
+
+// TestPruneGivesWayToALongWriter checks that a prune does not hold writers off behind a
+// transaction that keeps its lock on search_terms (a bulk load): it gives up when its lock
+// is not granted within lock_timeout, deleting nothing, and a later run prunes.
+func TestPruneGivesWayToALongWriter(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.DB(t)
+	if d.Kind != db.Postgres {
+		t.Skip("SQLite has one writer at a time: a prune waits for it (busy_timeout)")
+	}
+	u := insertUser(t, d, "prune-wait@x").ID
+	a := &db.Auction{SellerID: u, Name: "Numbat", StartPrice: 10, CurrentPrice: 10,
+		Status: db.StatusReady, StartAt: time.Now().Add(time.Hour), EndAt: time.Now().Add(2 * time.Hour)}
+	require.NoError(t, db.InsertAuction(ctx, d, a))
+	_, err := db.DeleteAuctionIfEditable(ctx, d, a.ID, u)
+	require.NoError(t, err)
+	tx, err := d.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, "INSERT INTO search_terms (word, auctions) VALUES ('wombat', 0) ON CONFLICT DO NOTHING")
+	require.NoError(t, err)
+	n, err := db.PruneSearchTerms(ctx, d)
+	require.NoError(t, err)
+	assert.Zero(t, n, "the prune gave way")
+	require.NoError(t, tx.Rollback())
+	n, err = db.PruneSearchTerms(ctx, d)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "numbat, pruned by the next run")
+}
+
 // TestSearchLeadsWithItsRarestExactWord checks the choice of the run that a search of
 // several words reads: the query word's only completion with the fewest auctions, and no
 // run at all (the empty word) when a query word begins no word of the index, for then

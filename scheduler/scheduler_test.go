@@ -27,8 +27,14 @@ func TestBatchJobsOpenDueAuctionsAndPurgeKeys(t *testing.T) {
 		require.NoError(t, db.InsertAuction(ctx, d, a))
 		ids = append(ids, a.ID)
 	}
+	// A word no name has any more: count-search-words prunes it.
+	gone := &db.Auction{SellerID: u.ID, Name: "Quokka", StartPrice: 1, CurrentPrice: 1, Status: db.StatusReady,
+		StartAt: time.Now().Add(time.Hour).UTC(), EndAt: time.Now().Add(2 * time.Hour).UTC()}
+	require.NoError(t, db.InsertAuction(ctx, d, gone))
+	_, err := db.DeleteAuctionIfEditable(ctx, d, gone.ID, u.ID)
+	require.NoError(t, err)
 	old := &db.IdempotencyKey{UserID: u.ID, Scope: "x", Key: "old", RequestHash: "h"}
-	_, err := db.ClaimIdempotencyKey(ctx, d, old)
+	_, err = db.ClaimIdempotencyKey(ctx, d, old)
 	require.NoError(t, err)
 	_, err = d.NewUpdate().Model((*db.IdempotencyKey)(nil)).Set("created_at = ?", time.Now().Add(-72*time.Hour).UTC()).
 		Where("key = 'old'").Exec(ctx)
@@ -54,6 +60,9 @@ func TestBatchJobsOpenDueAuctionsAndPurgeKeys(t *testing.T) {
 	n, err := d.NewSelect().Model((*db.IdempotencyKey)(nil)).Count(ctx)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n, "keys older than 48 h are purged, fresh ones kept")
+	var words []string
+	require.NoError(t, d.NewRaw("SELECT word FROM search_terms ORDER BY word").Scan(ctx, &words))
+	assert.Equal(t, []string{"lot"}, words, "the words no name has are pruned")
 
 	_, err = scheduler.Select(jobs, []string{"nope"})
 	assert.Error(t, err)
