@@ -371,6 +371,7 @@ func PruneSearchTerms(ctx context.Context, d *DB) (int64, error) {
 		var last string
 		done := false
 		err := d.Transact(ctx, func(ctx context.Context, tx bun.Tx) error {
+			n, last, done = 0, "", false // a retried transaction starts over
 			if d.Kind == Postgres {
 				if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '1s'"); err != nil {
 					return err
