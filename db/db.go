@@ -242,6 +242,12 @@ func Unreachable(err error) bool {
 	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
 }
 
+// lockNotGranted reports PostgreSQL's lock_timeout (SQLSTATE 55P03, lock not available).
+func lockNotGranted(err error) bool {
+	var pe pgdriver.Error
+	return errors.As(err, &pe) && pe.Field('C') == "55P03"
+}
+
 // isForeignKeyViolation reports a foreign-key failure on either dialect.
 func isForeignKeyViolation(err error) bool {
 	var pe pgdriver.Error

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,7 +13,6 @@ import (
 	"github.com/gavelhq/gavel/search"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // How a search reads its page (listSearch), as variables so tests can force each way on
@@ -62,7 +60,11 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 		return nil, nil
 	}
 	var out []AuctionSummary
-	n, seen := wordCompletions.get(words)
+	lone := len(words) == 1
+	n, seen := 0, false
+	if lone {
+		n, seen = wordCompletions.get(words[0])
+	}
 	switch {
 	case seen && n >= 2 && n <= searchMaxRuns:
 		// A lone word last seen with n completions: its runs, if it still has n.
@@ -71,7 +73,7 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 			answered("remembered")
 			return out, wrapSearch(err)
 		}
-	case searchMaxRuns >= 1 && !(seen && n != 1):
+	case searchMaxRuns >= 1 && (!seen || n == 1):
 		var q listSQL
 		if err := scanRead(ctx, idb, q.single(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
 			answered("single")
@@ -82,7 +84,9 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	if err != nil {
 		return nil, wrapSearch(err)
 	}
-	wordCompletions.set(words, len(completions[0]))
+	if lone {
+		wordCompletions.set(words[0], len(completions[0]))
+	}
 	lead, leadAuctions := -1, int64(0)
 	for i, ts := range completions {
 		if len(ts) == 0 {
@@ -257,29 +261,23 @@ type completionMemo struct {
 
 var wordCompletions = &completionMemo{max: 10_000}
 
-// get is how many completions the query's lone word had when last searched, if it was.
-func (m *completionMemo) get(words []string) (int, bool) {
-	if len(words) != 1 {
-		return 0, false
-	}
+// get is how many completions word had when last searched alone, if it was.
+func (m *completionMemo) get(word string) (int, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n, ok := m.words[words[0]]
+	n, ok := m.words[word]
 	return n, ok
 }
 
-// set remembers that the query's lone word has n completions (of at most searchMaxRuns+1
-// read: more count as searchMaxRuns+1).
-func (m *completionMemo) set(words []string, n int) {
-	if len(words) != 1 {
-		return
-	}
+// set remembers that word has n completions (of at most searchMaxRuns+1 read: more count
+// as searchMaxRuns+1).
+func (m *completionMemo) set(word string, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.words == nil || len(m.words) >= m.max {
 		m.words = make(map[string]int)
 	}
-	m.words[words[0]] = n
+	m.words[word] = n
 }
 
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
@@ -412,12 +410,6 @@ func PruneSearchTerms(ctx context.Context, d *DB) (int64, error) {
 		}
 		after = last
 	}
-}
-
-// lockNotGranted reports PostgreSQL's lock_timeout.
-func lockNotGranted(err error) bool {
-	var pe pgdriver.Error
-	return errors.As(err, &pe) && pe.Field('C') == "55P03"
 }
 
 // containsExpr tests that column holds the string arg (a placeholder) as a substring.
