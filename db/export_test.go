@@ -100,10 +100,19 @@ func StmtCacheLenForTest(d *DB) int {
 	return d.stmts.order.Len()
 }
 
-// LeadWordForTest evaluates the lead word of a search of words (listSQL.leadWord).
-func LeadWordForTest(ctx context.Context, d *DB, words []string) (string, error) {
-	var q listSQL
-	var lead string
-	err := d.NewRaw("SELECT "+q.leadWord(d, words), q.args...).Scan(ctx, &lead)
-	return lead, err
+// LeadForTest is the completions whose runs a search of words reads (leadOf), from
+// search_terms as it is now: none when a word begins no word of the index (nothing is
+// read) or when every word begins more than searchMaxRuns.
+func LeadForTest(ctx context.Context, d *DB, words []string) ([]string, error) {
+	completions, err := searchCompletions(ctx, d, words, searchMaxRuns+1)
+	if err != nil {
+		return nil, err
+	}
+	var lead []string
+	if i := leadOf(completions); i >= 0 && !beginsNothing(completions) {
+		for _, t := range completions[i] {
+			lead = append(lead, t.Word)
+		}
+	}
+	return lead, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gavelhq/gavel/search"
 	"github.com/uptrace/bun"
@@ -36,47 +37,32 @@ func answered(read string) {
 }
 
 // listSearch is ListAuctions for a search. Every word of f.Q must be a prefix of a word of
-// the name (package search). One word of the query leads the read; the others are joined
-// to it or tested on the rows it reads, by substring in search_words:
-//   - a query one of whose words begins exactly one word of the index (most often
-//     itself) is first read in one statement (single): for one word, its completion's
-//     run of auction_words, one index scan in the order of the sort that stops at the
-//     page however many auctions have the word; for more words of three code points or
-//     more, the rarest such completion's run, its index entries tested for the other
-//     words' bits (search.Signature) before their rows are read; for more with a shorter
-//     word, when each begins exactly one word, their runs joined on the sort key and ID
-//     (on PostgreSQL a merge of the sort indexes that reads the rows of the page only);
-//   - else the query word with at most searchMaxRuns completions in search_terms and the
-//     fewest auctions leads: once the completions are read (completions), the runs of
-//     its completions, each in the sort's order, are merged; a lone query word whose
-//     completions were counted before (wordCompletions) is read that way in one statement
-//     (remembered), the first read skipped, while it still has as many;
+// the name (package search). One query word leads the read; the others are tested on the
+// rows it reads, by substring in search_words:
+//   - the query word with at most searchMaxRuns completions (words of search_terms that it
+//     begins) and the fewest auctions leads: the runs of auction_words of its completions,
+//     each in the order of the sort, are merged (one run: read as it is). When another query
+//     word has three code points or more, a run is walked in its sort index alone, each
+//     entry's sig tested for the other words' bits (search.Mask) before its row is read:
+//     about one page of rows whichever words meet;
 //   - when every query word begins more words than that, the longest leads: when it has
 //     fewer than searchRangeCap rows they are read whole and sorted, else it is common
 //     enough that walking the sort's index of auctions soon finds a page.
+//
+// The completions come from the memo of query words (wordCompletions), so that a search
+// is most often one statement (remembered); the statement then checks that the lead has no
+// completion the memo does not know of. When it reads nothing (no match, or a completion
+// was added), the completions are read again (completions) and the page read from them.
 func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummary, error) {
 	words := search.Words(f.Q)
 	if len(words) == 0 {
 		return nil, nil
 	}
 	var out []AuctionSummary
-	lone := len(words) == 1
-	n, seen := 0, false
-	if lone {
-		n, seen = wordCompletions.get(words[0])
-	}
-	switch {
-	case seen && n >= 2 && n <= searchMaxRuns:
-		// A lone word last seen with n completions: its runs, if it still has n.
-		var q listSQL
-		if err := scanRead(ctx, idb, q.remembered(idb, words[0], n, f), q.args, &out); err != nil || len(out) > 0 {
+	if completions, ok := wordCompletions.get(words); ok {
+		err := readSearch(ctx, idb, f, words, completions, true, &out)
+		if err != nil || len(out) > 0 {
 			answered("remembered")
-			return out, wrapSearch(err)
-		}
-	case searchMaxRuns >= 1 && (!seen || n == 1):
-		var q listSQL
-		if err := scanRead(ctx, idb, q.single(idb, words, f), q.args, &out); err != nil || len(out) > 0 {
-			answered("single")
 			return out, wrapSearch(err)
 		}
 	}
@@ -84,59 +70,92 @@ func listSearch(ctx context.Context, idb bun.IDB, f ListFilter) ([]AuctionSummar
 	if err != nil {
 		return nil, wrapSearch(err)
 	}
-	if lone {
-		wordCompletions.set(words[0], len(completions[0]))
+	wordCompletions.set(words, completions)
+	if beginsNothing(completions) {
+		return nil, nil // no auction has a word that one of the query's begins
 	}
+	err = readSearch(ctx, idb, f, words, completions, false, &out)
+	answered("completions")
+	return out, wrapSearch(err)
+}
+
+// readSearch reads the page of a search as listSearch says, given each query word's
+// completions (at most searchMaxRuns+1 of them: more count as more). When guarded, the
+// completions may be out of date: the read then finds nothing unless the lead's are still
+// all there are.
+func readSearch(ctx context.Context, idb bun.IDB, f ListFilter, words []string, completions [][]searchTerm, guarded bool, out *[]AuctionSummary) error {
+	lead := leadOf(completions)
+	var q listSQL
+	var read string
+	if lead >= 0 {
+		ts := completions[lead]
+		var mask int64 // the bits of the other words, which an entry's sig must hold
+		for i, w := range words {
+			if i != lead {
+				mask |= search.Mask(w)
+			}
+		}
+		var guard func() []string
+		if guarded {
+			guard = func() []string { return []string{q.noOtherCompletion(words[lead], ts)} }
+		}
+		read = q.mergedRuns(idb, f, len(ts), func(i int, conds []string) string {
+			return q.wordRun(idb, f, words, lead, mask, conds, "w.word = "+q.arg(ts[i].Word))
+		}, guard)
+		return scanRead(ctx, idb, read, q.args, out)
+	}
+	// Every query word begins more words than searchMaxRuns: whatever they are, both reads
+	// test every word by substring, so remembered completions need no check.
+	lead = 0
+	for i, w := range words {
+		if len(w) > len(words[lead]) {
+			lead = i
+		}
+	}
+	prefix, end := words[lead], search.PrefixEnd(words[lead])
+	var n int
+	err := scanRead(ctx, idb, "SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
+		[]any{prefix, end, searchRangeCap}, &n)
+	if err != nil {
+		return err
+	}
+	if n < searchRangeCap {
+		read = q.wordRun(idb, f, words, lead, 0, nil, "w.word >= ? AND w.word < ?", prefix, end)
+		read = "SELECT DISTINCT" + strings.TrimPrefix(read, "SELECT")
+	} else {
+		var conds []string
+		for _, w := range words {
+			conds = append(conds, containsExpr(idb, "a.search_words", q.arg(search.Needle(w))))
+		}
+		read = q.auctions(conds, f)
+	}
+	return scanRead(ctx, idb, read, q.args, out)
+}
+
+// leadOf is the query word whose completions' runs a search reads: of the words with at
+// most searchMaxRuns completions, the one whose completions have the fewest auctions (ties:
+// the first completion first in word order, whatever the order of the query); -1 when
+// every word has more.
+func leadOf(completions [][]searchTerm) int {
 	lead, leadAuctions := -1, int64(0)
 	for i, ts := range completions {
-		if len(ts) == 0 {
-			return nil, nil // no auction has a word that this one begins
-		}
-		if len(ts) > searchMaxRuns {
+		if len(ts) == 0 || len(ts) > searchMaxRuns {
 			continue
 		}
 		var n int64
 		for _, t := range ts {
 			n += t.Auctions
 		}
-		if lead < 0 || n < leadAuctions {
+		if lead < 0 || n < leadAuctions || n == leadAuctions && ts[0].Word < completions[lead][0].Word {
 			lead, leadAuctions = i, n
 		}
 	}
-	var q listSQL
-	var read string
-	switch {
-	case lead >= 0:
-		ts := completions[lead]
-		read = q.mergedRuns(idb, f, words, lead, len(ts), func(i int) string { return "w.word = " + q.arg(ts[i].Word) })
-	default:
-		lead = 0
-		for i, w := range words {
-			if len(w) > len(words[lead]) {
-				lead = i
-			}
-		}
-		prefix, end := words[lead], search.PrefixEnd(words[lead])
-		var n int
-		err := scanRead(ctx, idb, "SELECT count(*) FROM (SELECT 1 FROM auction_words WHERE word >= ? AND word < ? LIMIT ?) AS c",
-			[]any{prefix, end, searchRangeCap}, &n)
-		if err != nil {
-			return nil, wrapSearch(err)
-		}
-		if n < searchRangeCap {
-			read = q.wordRun(idb, f, words, lead, nil, "w.word >= ? AND w.word < ?", prefix, end)
-			read = "SELECT DISTINCT" + strings.TrimPrefix(read, "SELECT")
-		} else {
-			var conds []string
-			for _, w := range words {
-				conds = append(conds, containsExpr(idb, "a.search_words", q.arg(search.Needle(w))))
-			}
-			read = q.auctions(conds, f)
-		}
-	}
-	err = scanRead(ctx, idb, read, q.args, &out)
-	answered("completions")
-	return out, wrapSearch(err)
+	return lead
+}
+
+// beginsNothing reports whether a query word has no completion: then no name matches.
+func beginsNothing(completions [][]searchTerm) bool {
+	return slices.ContainsFunc(completions, func(ts []searchTerm) bool { return len(ts) == 0 })
 }
 
 func wrapSearch(err error) error {
@@ -146,85 +165,34 @@ func wrapSearch(err error) error {
 	return nil
 }
 
-// single is the read of a query one of whose words begins exactly one word of the index
-// (most often itself), and nothing for another. For one word it is the run of that
-// completion. For more, when each has a search.Mask (three code points or more), the run
-// of the completion with the fewest auctions, whose index entries are tested for the
-// other words' bits (sig) before their rows are read and tested by substring: about one
-// page of rows whichever words meet. Else each word must begin exactly one word, and
-// their runs are joined on the sort key and the ID, which PostgreSQL merges from the sort
-// indexes alone.
-func (s *listSQL) single(idb bun.IDB, words []string, f ListFilter) string {
-	// A word's only completion, or NULL (which matches no row) when it has none or several.
-	// Each use adds its arguments, so it is called in the order of the text.
-	completion := func(i int) string {
-		return "(SELECT CASE WHEN count(*) = 1 THEN min(t.word) END FROM (" + s.terms("t.word", words[i], 2) + ") AS t)"
-	}
-	if len(words) == 1 {
-		return s.wordRun(idb, f, words, 0, nil, "w.word = "+completion(0))
-	}
-	var mask int64
-	masked := true // every word has a mask
-	for _, w := range words {
-		m := search.Mask(w)
-		mask, masked = mask|m, masked && m != 0
-	}
-	key := sortKey(f.Sort)
-	if masked {
-		conds := []string{"w.word = " + s.leadWord(idb, words), "(w.sig & " + s.arg(mask) + ") = " + s.arg(mask)}
-		for _, w := range words {
-			conds = append(conds, containsExpr(idb, "x.search_words", s.arg(search.Needle(w))))
+// noOtherCompletion is the condition that word begins no word of search_terms but ts: the
+// check of remembered completions, which PostgreSQL evaluates once, before the runs.
+func (s *listSQL) noOtherCompletion(word string, ts []searchTerm) string {
+	cond := "NOT EXISTS (SELECT 1 FROM search_terms AS t WHERE t.word >= " + s.arg(word) + " AND t.word < " +
+		s.arg(search.PrefixEnd(word)) + " AND t.word NOT IN ("
+	for i, t := range ts {
+		if i > 0 {
+			cond += ", "
 		}
-		// x is the row of w's entry: read only for the entries that pass the pre-test.
-		return s.page(summaryColumns("x", "x.auction_id AS id"), "auction_words AS w JOIN auction_words AS x ON x.auction_id = w.auction_id AND x.word = w.word",
-			"w", "w.auction_id", conds, f)
+		cond += s.arg(t.Word)
 	}
-	from := "auction_words AS w"
-	for i := 1; i < len(words); i++ {
-		o := fmt.Sprintf("o%d", i)
-		from += " JOIN auction_words AS " + o + " ON " + o + ".auction_id = w.auction_id AND " + o + "." + key + " = w." + key +
-			" AND " + o + ".word = " + completion(i)
-	}
-	ids := s.page("w.auction_id AS id", from, "w", "w.auction_id", []string{"w.word = " + completion(0)}, f)
-	// The rows of the page, from the first word's index rows.
-	return s.page(summaryColumns("x", "x.auction_id AS id"), "("+ids+") AS m JOIN auction_words AS x ON x.auction_id = m.id AND x.word = "+completion(0),
-		"x", "x.auction_id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
-}
-
-// leadWord is the word of the index whose run a query of several words reads: of the
-// query words that begin exactly one word, that word with the fewest auctions (ties: the
-// first in word order). It is the empty string, which no row has, when a query word
-// begins no word of the index (then nothing matches: the read ends at once), and when no
-// query word begins exactly one (another read serves those).
-//
-// Each query word's key is its completion's count of auctions, zero-padded to 12 digits,
-// then the word; empty when it has none; NULL when it has several, for which the sentinel
-// "~" stands in, above every key. The least key holds the lead: one scalar expression
-// with a subquery per query word, where an IN list on search_terms and a sort cost a scan
-// of search_terms in the statement's generic plan.
-func (s *listSQL) leadWord(idb bun.IDB, words []string) string {
-	pad, least := "lpad(min(t.auctions)::text, 12, '0')", "LEAST"
-	if idb.Dialect().Name() != dialect.PG {
-		pad, least = "printf('%012d', min(t.auctions))", "min" // min of several arguments
-	}
-	keys := make([]string, len(words))
-	for i, w := range words {
-		keys[i] = "COALESCE((SELECT CASE count(*) WHEN 1 THEN " + pad + " || min(t.word) WHEN 0 THEN '' END FROM (" +
-			s.terms("t.word, t.auctions", w, 2) + ") AS t), '~')"
-	}
-	return "substr(" + least + "(" + strings.Join(keys, ", ") + "), 13)"
+	return cond + "))"
 }
 
 // mergedRuns is a page of f merged, in the order of the sort, from n runs of
-// auction_words (wordRun), run i kept by match(i), a condition on w.word that adds its
-// arguments. A name in several runs is kept once.
-func (s *listSQL) mergedRuns(idb bun.IDB, f ListFilter, words []string, lead, n int, match func(i int) string) string {
+// auction_words: run(i, conds) is the i-th, kept also by conds, and adds its arguments.
+// A name in several runs is kept once. guard, when not nil, gives the conditions of the
+// whole read (and adds their arguments).
+func (s *listSQL) mergedRuns(idb bun.IDB, f ListFilter, n int, run func(i int, conds []string) string, guard func() []string) string {
+	if guard == nil {
+		guard = func() []string { return nil }
+	}
 	if n == 1 {
-		return s.wordRun(idb, f, words, lead, nil, match(0))
+		return run(0, guard())
 	}
 	runs := make([]string, n)
 	for i := range runs {
-		runs[i] = "SELECT * FROM (" + s.wordRun(idb, f, words, lead, nil, match(i)) + ") AS r" + strconv.Itoa(i)
+		runs[i] = "SELECT * FROM (" + run(i, nil) + ") AS r" + strconv.Itoa(i)
 	}
 	// PostgreSQL merges the runs in the sort's order (UNION ALL: a Merge Append of the
 	// runs' index scans) and keeps the first row of each auction, which the merge brings
@@ -233,65 +201,92 @@ func (s *listSQL) mergedRuns(idb bun.IDB, f ListFilter, words []string, lead, n 
 	if idb.Dialect().Name() == dialect.PG {
 		cols, union = "DISTINCT ON (s."+sortKey(f.Sort)+", s.id) s.*", " UNION ALL "
 	}
-	return s.page(cols, "("+strings.Join(runs, union)+") AS s", "s", "s.id", nil, ListFilter{Sort: f.Sort, Limit: f.Limit})
+	return s.page(cols, "("+strings.Join(runs, union)+") AS s", "s", "s.id", guard(), ListFilter{Sort: f.Sort, Limit: f.Limit})
 }
 
-// remembered is the read of a lone query word that had n completions (2 or more) when
-// last seen: the merge of their runs, one statement where the first read and the
-// completions' would be two or three. c numbers the completions in word order; run i reads
-// the i-th, when there are still exactly n (else no run reads anything, and the reads
-// after it serve the word).
-func (s *listSQL) remembered(idb bun.IDB, word string, n int, f ListFilter) string {
-	cte := "WITH c AS (SELECT t.word, row_number() OVER (ORDER BY t.word) AS k FROM (" + s.terms("t.word", word, n+1) + ") AS t) "
-	return cte + s.mergedRuns(idb, f, []string{word}, 0, n, func(i int) string {
-		return fmt.Sprintf("w.word = (SELECT c.word FROM c WHERE c.k = %d AND (SELECT count(*) FROM c) = %d)", i+1, n)
-	})
-}
-
-// completionMemo remembers, for lone query words, how many words of the index each began
-// when last searched, so that a prefix such as "wat" is read in one statement the next
-// time (listSQL.remembered). It only chooses the first statement: that statement checks
-// the count again, so an entry gone stale (the index gained or lost a completion) costs a
-// statement, never a wrong page. It holds up to max words, and starts over when full.
+// completionMemo remembers, for query words, the words of the index that each began when
+// last read (up to searchMaxRuns+1 of them) and their counts, for at most ttl, so that a
+// search is most often one statement. It only chooses the statement: a statement read from
+// it checks the completions it relies on (noOtherCompletion), so an entry gone stale costs
+// a statement, never a wrong page. It holds up to max words, and forgets about half of them
+// (any) when full.
 type completionMemo struct {
 	mu    sync.Mutex
 	max   int
-	words map[string]int
+	ttl   time.Duration
+	now   func() time.Time
+	words map[string]memoEntry
 }
 
-var wordCompletions = &completionMemo{max: 10_000}
-
-// get is how many completions word had when last searched alone, if it was.
-func (m *completionMemo) get(word string) (int, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, ok := m.words[word]
-	return n, ok
+type memoEntry struct {
+	terms []searchTerm
+	at    time.Time
 }
 
-// set remembers that word has n completions (of at most searchMaxRuns+1 read: more count
-// as searchMaxRuns+1).
-func (m *completionMemo) set(word string, n int) {
+var wordCompletions = &completionMemo{max: 10_000, ttl: time.Minute, now: time.Now}
+
+// get is the completions remembered for each of words, if every word has some that are
+// at most ttl old.
+func (m *completionMemo) get(words []string) ([][]searchTerm, bool) {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.words == nil || len(m.words) >= m.max {
-		m.words = make(map[string]int)
+	out := make([][]searchTerm, len(words))
+	for i, w := range words {
+		e, ok := m.words[w]
+		if !ok || now.Sub(e.at) > m.ttl {
+			return nil, false
+		}
+		out[i] = e.terms
 	}
-	m.words[word] = n
+	return out, true
+}
+
+// set remembers the completions of each of words (read together); a word that has none is
+// forgotten, for a search must see at once when it gains one.
+func (m *completionMemo) set(words []string, completions [][]searchTerm) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.words == nil {
+		m.words = make(map[string]memoEntry)
+	}
+	for i, w := range words {
+		if len(completions[i]) == 0 {
+			delete(m.words, w)
+			continue
+		}
+		if _, ok := m.words[w]; !ok && len(m.words) >= m.max {
+			for k := range m.words {
+				delete(m.words, k)
+				if len(m.words) <= m.max/2 {
+					break
+				}
+			}
+		}
+		m.words[w] = memoEntry{terms: completions[i], at: now}
+	}
 }
 
 // wordRun is a page of f read from the rows of auction_words that match (a condition on
 // w.word with its arguments), kept by conds (whose arguments were added before) and by the
-// query words other than words[lead] (all of them for lead -1).
-func (s *listSQL) wordRun(idb bun.IDB, f ListFilter, words []string, lead int, conds []string, match string, args ...any) string {
+// query words other than words[lead] (all of them for lead -1). With a mask, the run is
+// walked in its sort index alone: an entry's sig must hold mask before its row (x) is read.
+func (s *listSQL) wordRun(idb bun.IDB, f ListFilter, words []string, lead int, mask int64, conds []string, match string, args ...any) string {
 	conds = append(slices.Clone(conds), match)
 	s.args = append(s.args, args...)
+	cols, from, row := summaryColumns("w", "w.auction_id AS id"), "auction_words AS w", "w"
+	if mask != 0 {
+		conds = append(conds, "(w.sig & "+s.arg(mask)+") = "+s.arg(mask))
+		// x is the row of w's entry: read only for the entries that pass the pre-test.
+		cols, from, row = summaryColumns("x", "x.auction_id AS id"), from+" JOIN auction_words AS x ON x.auction_id = w.auction_id AND x.word = w.word", "x"
+	}
 	for i, w := range words {
 		if i != lead {
-			conds = append(conds, containsExpr(idb, "w.search_words", s.arg(search.Needle(w))))
+			conds = append(conds, containsExpr(idb, row+".search_words", s.arg(search.Needle(w))))
 		}
 	}
-	return s.page(summaryColumns("w", "w.auction_id AS id"), "auction_words AS w", "w", "w.auction_id", conds, f)
+	return s.page(cols, from, "w", "w.auction_id", conds, f)
 }
 
 // searchTerm is a word of the index and how many auctions had it when last counted.

@@ -262,9 +262,9 @@ func TestSearchMigrationIndexesExistingAuctions(t *testing.T) {
 	assert.Positive(t, want)
 }
 
-// TestSearchReadsTheWayItShould checks that the queries meant for the one-statement read
-// get their page from it, and the page the rule gives: a read that wrongly found nothing
-// there would be hidden by the slower reads after it. It checks again with every
+// TestSearchReadsTheWayItShould checks that every query gets its page from the remembered
+// completions after its first search, and the page the rule gives: a remembered read that
+// wrongly found nothing would be hidden by the reads after it. It checks again with every
 // signature full (every index entry passes the pre-test), where the substring test alone
 // must keep the matches.
 func TestSearchReadsTheWayItShould(t *testing.T) {
@@ -288,19 +288,19 @@ func TestSearchReadsTheWayItShould(t *testing.T) {
 			_, err := d.ExecContext(ctx, "UPDATE auction_words SET sig = -1")
 			require.NoError(t, err)
 		}
-		// The read of the first search of each query, then of the searches after it.
-		for q, want := range map[string][2]string{
-			"camera":       {"single", "single"}, // one word, one completion
-			"camera bag":   {"single", "single"}, // two words with masks, one completion each: the signature's read
-			"bag camera":   {"single", "single"},
-			"pocket watch": {"single", "single"},
-			"swiss wat":    {"single", "single"}, // one word with one completion leads; the other has several
-			"카메라 가방":       {"single", "single"}, // a word of two code points: the merge of runs
-			// Several completions: their runs merged, after reading them; then in one
-			// statement, as remembered.
-			"wat": {"completions", "remembered"},
-			"cam": {"completions", "completions"}, // more than searchMaxRuns: not run by run
+		// Each query is read from its completions the first time, then as remembered, in
+		// one statement, whatever read it is.
+		for _, q := range []string{
+			"camera",       // one word, one completion
+			"camera bag",   // two words with masks, one completion each: the signature's read
+			"bag camera",   // the same, the other way round
+			"pocket watch", // the same
+			"swiss wat",    // one word with one completion leads; the other has several
+			"카메라 가방",       // a word of two code points: its run, the other's mask tested
+			"wat",          // several completions: their runs merged
+			"cam",          // more than searchMaxRuns: not run by run
 		} {
+			want := [2]string{"completions", "remembered"}
 			db.ForgetCompletionsForTest()
 			var match []int64
 			for id, n := range ids {
@@ -472,11 +472,11 @@ func TestPruneGivesWayToALongWriter(t *testing.T) {
 	assert.EqualValues(t, 1, n, "numbat, pruned by the next run")
 }
 
-// TestSearchLeadsWithItsRarestExactWord checks the choice of the run that a search of
-// several words reads: the query word's only completion with the fewest auctions, and no
-// run at all (the empty word) when a query word begins no word of the index, for then
-// nothing can match and reading a common word's whole run would be wasted.
-func TestSearchLeadsWithItsRarestExactWord(t *testing.T) {
+// TestSearchLeadsWithItsRarestWord checks the choice of the runs that a search of several
+// words reads: those of the query word whose completions have the fewest auctions, and no
+// run at all when a query word begins no word of the index, for then nothing can match and
+// reading a common word's whole run would be wasted.
+func TestSearchLeadsWithItsRarestWord(t *testing.T) {
 	ctx := context.Background()
 	d := testenv.DB(t)
 	u := insertUser(t, d, "lead@x").ID
@@ -487,22 +487,28 @@ func TestSearchLeadsWithItsRarestExactWord(t *testing.T) {
 	}
 	_, err := db.CountSearchTerms(ctx, d)
 	require.NoError(t, err)
-	for words, want := range map[string]string{
-		"camera bag":   "bag",  // 2 auctions against 3
-		"bag camera":   "bag",  // whatever the order of the query
-		"camera lens":  "lens", // 1
-		"strap lens":   "lens", // 1 each: the first in word order
-		"came bag":     "bag",  // came: camera only; bag is rarer
-		"cam stove":    "stove",
-		"cam camp":     "camping", // cam begins two words, camp one
-		"camera zzz":   "",        // zzz begins nothing: no match, no run
-		"zzz camera":   "",
-		"cam wat zzz":  "",
-		"cam ca":       "", // no query word begins exactly one word
-		"watch camera": "watch",
+	for words, want := range map[string][]string{
+		"camera bag":   {"bag"},  // 2 auctions against 3
+		"bag camera":   {"bag"},  // whatever the order of the query
+		"camera lens":  {"lens"}, // 1
+		"strap lens":   {"lens"}, // 1 each: the first in word order
+		"lens strap":   {"lens"},
+		"came bag":     {"bag"}, // came: camera only; bag is rarer
+		"cam stove":    {"stove"},
+		"cam camp":     {"camping"},           // cam begins two words (4 auctions), camp one
+		"cam ca":       {"camera", "camping"}, // both begin the same two words: their runs
+		"camera zzz":   nil,                   // zzz begins nothing: no match, no run
+		"zzz camera":   nil,
+		"cam wat zzz":  nil,
+		"watch camera": {"watch"},
 	} {
-		lead, err := db.LeadWordForTest(ctx, d, strings.Fields(words))
+		lead, err := db.LeadForTest(ctx, d, strings.Fields(words))
 		require.NoError(t, err)
 		assert.Equal(t, want, lead, words)
 	}
+	// Every word begins more than the runs a search merges: no run leads.
+	defer db.ForceSearchPlanForTest(1, 2000)()
+	lead, err := db.LeadForTest(ctx, d, []string{"cam", "ca"})
+	require.NoError(t, err)
+	assert.Empty(t, lead)
 }
