@@ -208,8 +208,9 @@ func (s *listSQL) mergedRuns(idb bun.IDB, f ListFilter, n int, run func(i int, c
 // last read (up to searchMaxRuns+1 of them) and their counts, for at most ttl, so that a
 // search is most often one statement. It only chooses the statement: a statement read from
 // it checks the completions it relies on (noOtherCompletion), so an entry gone stale costs
-// a statement, never a wrong page. It holds up to max words, and forgets about half of them
-// (any) when full.
+// a statement, never a wrong page; that is also what makes one memo safe for every
+// database a process opens (tests open many). It holds up to max words, and forgets about
+// half of them (any) when full.
 type completionMemo struct {
 	mu    sync.Mutex
 	max   int
