@@ -50,14 +50,14 @@ func ForceSearchPlanForTest(maxRuns, rangeCap int) (restore func()) {
 	return func() { searchMaxRuns, searchRangeCap = r, c }
 }
 
-// SearchAnsweredForTest has fn told which read gave each search's page (single or
+// SearchAnsweredForTest has fn told which read gave each search's page (remembered or
 // completions) and returns what stops it (tests that call it must not be parallel).
 func SearchAnsweredForTest(fn func(read string)) (restore func()) {
 	searchAnswered = fn
 	return func() { searchAnswered = nil }
 }
 
-// ForgetCompletionsForTest empties the memo of lone words' completions (tests that call it
+// ForgetCompletionsForTest empties the memo of query words' completions (tests that call it
 // must not be parallel).
 func ForgetCompletionsForTest() {
 	wordCompletions.mu.Lock()

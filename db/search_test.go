@@ -325,10 +325,10 @@ func TestSearchReadsTheWayItShould(t *testing.T) {
 	}
 }
 
-// TestRememberedCompletionsAreCheckedAgain checks that what the memo of lone words
+// TestRememberedCompletionsAreCheckedAgain checks that what the memo of query words
 // remembers never gives a wrong page: once the index has gained a completion of "wat",
 // the next search still finds every auction the rule finds, by the reads after the
-// remembered one, and then remembers the new count.
+// remembered one, and then remembers the new completions.
 func TestRememberedCompletionsAreCheckedAgain(t *testing.T) {
 	ctx := context.Background()
 	d := testenv.DB(t)
